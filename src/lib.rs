@@ -1,3 +1,101 @@
 //! m365-defender: a one-shot integration between security orchestration platforms and
 //! Microsoft 365 Defender. The platform hands one command envelope on stdin; the library turns it
-//! into one output document on stdout.
+//! into one output document on stdout. The path of the data: [`envelope`] in → [`args`]
+//! validated against [`declaration`] → [`commands`] → entries in [`output`].
+
+pub mod args;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod declaration;
+pub mod envelope;
+pub mod error;
+pub mod output;
+
+use std::io::Read;
+
+use serde_json::Map;
+
+use crate::commands::{Command, Invocation};
+use crate::envelope::Envelope;
+use crate::error::{Error, ExitStatus};
+use crate::output::{ErrorEntry, OutputDocument, ResultItem};
+
+/// Reads one envelope from `input`, runs it, and returns the document to print and the exit
+/// status. Never panics on any input.
+pub fn handle(input: impl Read) -> (OutputDocument, ExitStatus) {
+    match Envelope::read_from(input) {
+        Ok(envelope) => run_envelope(envelope),
+        Err(error) => {
+            let error = Error::from(error);
+            let document = OutputDocument {
+                results: vec![ResultItem::Error(ErrorEntry::new(error.to_string()))],
+                integration_context: Map::new(),
+                last_run: None,
+                incidents: None,
+            };
+            (document, error.exit_status())
+        }
+    }
+}
+
+/// Runs a parsed envelope.
+pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
+    let Envelope {
+        command: name,
+        args,
+        params,
+        mut integration_context,
+        last_run,
+        integration_instance,
+    } = envelope;
+    let outcome = Command::from_name(&name)
+        .ok_or_else(|| Error::UnknownCommand(name.clone()))
+        .and_then(|command| {
+            let args = validated_args(command, &args)?;
+            let invocation = Invocation {
+                command,
+                args,
+                params: &params,
+                last_run: &last_run,
+                integration_instance: integration_instance.as_deref(),
+            };
+            commands::run(invocation, &mut integration_context)
+        });
+    match outcome {
+        Ok(outcome) => (
+            OutputDocument {
+                results: outcome.results,
+                integration_context,
+                last_run: outcome.last_run,
+                incidents: outcome.incidents,
+            },
+            ExitStatus::Success,
+        ),
+        Err(error) => {
+            tracing::debug!(command = %name, %error, "command failed");
+            let entry = ErrorEntry::command_failed(&name, &error.to_string());
+            let document = OutputDocument {
+                results: vec![ResultItem::Error(entry)],
+                integration_context,
+                last_run: None,
+                incidents: None,
+            };
+            (document, error.exit_status())
+        }
+    }
+}
+
+fn validated_args(
+    command: Command,
+    raw: &Map<String, serde_json::Value>,
+) -> Result<args::Args, Error> {
+    if command.is_builtin() {
+        return Ok(args::Args::default());
+    }
+    let integration = declaration::integration().map_err(Error::Declaration)?;
+    let declaration = integration
+        .command(command.name())
+        .ok_or_else(|| Error::UnknownCommand(command.name().to_owned()))?;
+    Ok(args::validate(declaration, raw)?)
+}

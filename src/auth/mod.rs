@@ -1,0 +1,3 @@
+//! Signing in to Microsoft Entra ID and keeping the resulting tokens.
+
+pub mod token_cache;

@@ -1,0 +1,117 @@
+//! Command dispatch: a command name from the envelope becomes one handler call. Each handler
+//! file holds one family of commands from argument use to the entries it returns; this file
+//! only routes.
+
+mod auth;
+mod mirroring;
+
+use serde_json::{Map, Value};
+
+use crate::args::Args;
+use crate::error::Error;
+use crate::output::ResultItem;
+
+/// Every command the binary answers. `test-module` and `fetch-incidents` are the platform's
+/// built-in commands; all others are declared in integration.yml (a test keeps the two in step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    TestModule,
+    FetchIncidents,
+    AuthStart,
+    AuthComplete,
+    AuthReset,
+    AuthTest,
+    IncidentsList,
+    IncidentGet,
+    IncidentUpdate,
+    AdvancedHunting,
+    GetModifiedRemoteData,
+    GetRemoteData,
+    UpdateRemoteSystem,
+    GetMappingFields,
+}
+
+impl Command {
+    pub const ALL: [Command; 14] = [
+        Command::TestModule,
+        Command::FetchIncidents,
+        Command::AuthStart,
+        Command::AuthComplete,
+        Command::AuthReset,
+        Command::AuthTest,
+        Command::IncidentsList,
+        Command::IncidentGet,
+        Command::IncidentUpdate,
+        Command::AdvancedHunting,
+        Command::GetModifiedRemoteData,
+        Command::GetRemoteData,
+        Command::UpdateRemoteSystem,
+        Command::GetMappingFields,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::TestModule => "test-module",
+            Command::FetchIncidents => "fetch-incidents",
+            Command::AuthStart => "microsoft-365-defender-auth-start",
+            Command::AuthComplete => "microsoft-365-defender-auth-complete",
+            Command::AuthReset => "microsoft-365-defender-auth-reset",
+            Command::AuthTest => "microsoft-365-defender-auth-test",
+            Command::IncidentsList => "microsoft-365-defender-incidents-list",
+            Command::IncidentGet => "microsoft-365-defender-incident-get",
+            Command::IncidentUpdate => "microsoft-365-defender-incident-update",
+            Command::AdvancedHunting => "microsoft-365-defender-advanced-hunting",
+            Command::GetModifiedRemoteData => "get-modified-remote-data",
+            Command::GetRemoteData => "get-remote-data",
+            Command::UpdateRemoteSystem => "update-remote-system",
+            Command::GetMappingFields => "get-mapping-fields",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether the platform provides this command itself (it has no entry in integration.yml).
+    pub fn is_builtin(self) -> bool {
+        matches!(self, Command::TestModule | Command::FetchIncidents)
+    }
+}
+
+/// What a command needs besides its arguments.
+pub struct Invocation<'a> {
+    pub command: Command,
+    pub args: Args,
+    pub params: &'a Map<String, Value>,
+    pub last_run: &'a Map<String, Value>,
+    pub integration_instance: Option<&'a str>,
+}
+
+/// What a successful command hands back. The integration context is changed in place, so a
+/// token refreshed before a failure is still returned.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub results: Vec<ResultItem>,
+    pub last_run: Option<Map<String, Value>>,
+    pub incidents: Option<Vec<Value>>,
+}
+
+impl Outcome {
+    pub fn single(item: ResultItem) -> Outcome {
+        Outcome {
+            results: vec![item],
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Runs one validated command.
+pub fn run(invocation: Invocation, context: &mut Map<String, Value>) -> Result<Outcome, Error> {
+    match invocation.command {
+        Command::AuthReset => Ok(auth::reset(context)),
+        Command::GetMappingFields => Ok(mirroring::mapping_fields()),
+        command => Err(Error::NotImplemented {
+            command: command.name().to_owned(),
+        }),
+    }
+}

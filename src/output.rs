@@ -1,0 +1,175 @@
+//! The output document the platform reads from stdout (CONTRACT §3) and the war-room entries in
+//! it. Field names and their order follow CommonServerPython's `CommandResults.to_context()`,
+//! because playbooks and the platform's entry parser read them by those exact names.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Everything one run hands back to the platform.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "m365-defender output document")]
+pub struct OutputDocument {
+    /// War-room entries, raw mirroring answers, or one error entry.
+    pub results: Vec<ResultItem>,
+    /// The whole integration context after the command, refreshed tokens included.
+    pub integration_context: Map<String, Value>,
+    /// The new fetch cursor; present only after a successful `fetch-incidents`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<Map<String, Value>>,
+    /// Incidents for the platform to create; present only for `fetch-incidents`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<Vec<Value>>,
+}
+
+/// One element of `results`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ResultItem {
+    Entry(Entry),
+    Error(ErrorEntry),
+    /// Answers whose shape the platform's mirroring defines (a mapping scheme, a remote id, a
+    /// mirrored incident object).
+    Raw(Value),
+}
+
+/// XSOAR's entry types that this integration emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[repr(u8)]
+pub enum EntryType {
+    Note = 1,
+    Error = 4,
+}
+
+impl Serialize for EntryType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(*self as u8)
+    }
+}
+
+/// A war-room entry: the equivalent of `CommandResults.to_context()`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[allow(non_snake_case)]
+pub struct Entry {
+    #[schemars(with = "u8")]
+    pub Type: EntryType,
+    pub ContentsFormat: String,
+    pub Contents: Value,
+    pub HumanReadable: String,
+    pub EntryContext: Map<String, Value>,
+    pub IndicatorTimeline: Vec<Value>,
+    pub IgnoreAutoExtract: bool,
+    pub Note: bool,
+    pub Relationships: Vec<Value>,
+}
+
+impl Entry {
+    /// A note entry with readable Markdown and raw contents, and no context.
+    pub fn note(human_readable: impl Into<String>, contents: Value) -> Entry {
+        Entry {
+            Type: EntryType::Note,
+            ContentsFormat: "json".to_owned(),
+            Contents: contents,
+            HumanReadable: human_readable.into(),
+            EntryContext: Map::new(),
+            IndicatorTimeline: Vec::new(),
+            IgnoreAutoExtract: false,
+            Note: false,
+            Relationships: Vec::new(),
+        }
+    }
+
+    /// Adds `outputs` to the context under `prefix`, merged by `key_field`.
+    pub fn with_context(mut self, prefix: &str, key_field: &str, outputs: Value) -> Entry {
+        self.EntryContext
+            .insert(context_key(prefix, key_field), outputs);
+        self
+    }
+}
+
+/// The failure entry XSOAR's `return_error` produces.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[allow(non_snake_case)]
+pub struct ErrorEntry {
+    #[schemars(with = "u8")]
+    pub Type: EntryType,
+    pub ContentsFormat: String,
+    pub Contents: String,
+    #[schemars(with = "()")]
+    pub EntryContext: (),
+}
+
+impl ErrorEntry {
+    pub fn new(message: impl Into<String>) -> ErrorEntry {
+        ErrorEntry {
+            Type: EntryType::Error,
+            ContentsFormat: "text".to_owned(),
+            Contents: message.into(),
+            EntryContext: (),
+        }
+    }
+
+    /// The wording of XSOAR's `return_error` for a failed command, which playbooks match on.
+    pub fn command_failed(command: &str, reason: &str) -> ErrorEntry {
+        ErrorEntry::new(format!(
+            "Failed to execute {command} command.\nError:\n{reason}"
+        ))
+    }
+}
+
+/// The EntryContext key that tells the platform how to merge new objects with the ones already
+/// in context: `Prefix(val.k && val.k == obj.k)`.
+pub fn context_key(prefix: &str, key_field: &str) -> String {
+    format!("{prefix}(val.{key_field} && val.{key_field} == obj.{key_field})")
+}
+
+impl OutputDocument {
+    /// Serializes the document followed by the newline the contract requires.
+    pub fn to_line(&self, pretty: bool) -> String {
+        let mut text = if pretty {
+            serde_json::to_string_pretty(self)
+        } else {
+            serde_json::to_string(self)
+        }
+        .unwrap_or_else(|e| {
+            // Serializing `Value`s and strings cannot fail; should it ever, the platform still
+            // gets a well-formed document that says so.
+            let fallback = OutputDocument {
+                results: vec![ResultItem::Error(ErrorEntry::new(format!(
+                    "The output could not be serialized: {e}"
+                )))],
+                integration_context: self.integration_context.clone(),
+                last_run: None,
+                incidents: None,
+            };
+            serde_json::to_string(&fallback).unwrap_or_default()
+        });
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn entry_keys_follow_command_results_order() {
+        let entry = Entry::note("### T", json!([])).with_context("P", "id", json!([]));
+        let text = serde_json::to_string(&entry).unwrap();
+        assert_eq!(
+            text,
+            r####"{"Type":1,"ContentsFormat":"json","Contents":[],"HumanReadable":"### T","EntryContext":{"P(val.id && val.id == obj.id)":[]},"IndicatorTimeline":[],"IgnoreAutoExtract":false,"Note":false,"Relationships":[]}"####
+        );
+    }
+
+    #[test]
+    fn error_entry_matches_return_error() {
+        let entry = ErrorEntry::command_failed("x", "boom");
+        assert_eq!(
+            serde_json::to_string(&entry).unwrap(),
+            r#"{"Type":4,"ContentsFormat":"text","Contents":"Failed to execute x command.\nError:\nboom","EntryContext":null}"#
+        );
+    }
+}
