@@ -211,8 +211,8 @@ mod tests {
     use serde_json::json;
 
     fn declaration(arguments: Value) -> CommandDeclaration {
-        let yaml = format!("name: c\ndescription: d\narguments: {arguments}");
-        serde_norway::from_str(&yaml).unwrap()
+        serde_json::from_value(json!({"name": "c", "description": "d", "arguments": arguments}))
+            .unwrap()
     }
 
     fn raw(value: Value) -> Map<String, Value> {

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The integration definition as shipped.
-pub const INTEGRATION_YML: &str = include_str!("../integration.yml");
+/// integration.yml as compact JSON, converted by the build script.
+const INTEGRATION_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/integration.json"));
 
 /// The parts of integration.yml the binary reads.
 #[derive(Debug, Deserialize)]
@@ -86,7 +86,7 @@ pub fn integration() -> Result<&'static Integration, String> {
     static PARSED: OnceLock<Result<Integration, String>> = OnceLock::new();
     PARSED
         .get_or_init(|| {
-            serde_norway::from_str(INTEGRATION_YML)
+            serde_json::from_str(INTEGRATION_JSON)
                 .map_err(|e| format!("the embedded integration.yml cannot be read: {e}"))
         })
         .as_ref()

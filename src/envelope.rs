@@ -56,6 +56,8 @@ impl Envelope {
     /// Parses one envelope. Duplicate keys are refused at every level: which of two values the
     /// platform meant cannot be known.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+        // A byte-order mark is how some Windows tools start UTF-8 text; it carries no meaning.
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(EnvelopeError::Empty);
         }

@@ -11,6 +11,7 @@ pub mod declaration;
 pub mod envelope;
 pub mod error;
 pub mod output;
+pub mod schema;
 
 use std::io::Read;
 

@@ -30,11 +30,28 @@ pub enum ResultItem {
     Error(ErrorEntry),
     /// Answers whose shape the platform's mirroring defines (a mapping scheme, a remote id, a
     /// mirrored incident object).
-    Raw(Value),
+    Raw(#[schemars(schema_with = "raw_answer_schema")] Value),
+}
+
+/// A raw answer is anything but an object with a `Type` key: that would be an entry, and
+/// entries must match their own schemas exactly.
+fn raw_answer_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A mirroring answer (mapping scheme, remote id, mirrored incident); never an object with `Type`.",
+        "not": {"type": "object", "required": ["Type"]}
+    })
+}
+
+fn note_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"const": EntryType::Note as u8})
+}
+
+fn error_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"const": EntryType::Error as u8})
 }
 
 /// XSOAR's entry types that this integration emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum EntryType {
     Note = 1,
@@ -49,9 +66,10 @@ impl Serialize for EntryType {
 
 /// A war-room entry: the equivalent of `CommandResults.to_context()`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[allow(non_snake_case)]
 pub struct Entry {
-    #[schemars(with = "u8")]
+    #[schemars(schema_with = "note_type_schema")]
     pub Type: EntryType,
     pub ContentsFormat: String,
     pub Contents: Value,
@@ -89,9 +107,10 @@ impl Entry {
 
 /// The failure entry XSOAR's `return_error` produces.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[allow(non_snake_case)]
 pub struct ErrorEntry {
-    #[schemars(with = "u8")]
+    #[schemars(schema_with = "error_type_schema")]
     pub Type: EntryType,
     pub ContentsFormat: String,
     pub Contents: String,

@@ -1,0 +1,5 @@
+//! The integration tests: one binary, run against the real executable.
+
+mod cli;
+mod contract_files;
+mod support;
