@@ -51,6 +51,15 @@ pub enum Error {
     Argument(#[from] ArgumentError),
     #[error("{0}")]
     Declaration(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    SignIn(#[from] crate::auth::SignInError),
+    #[error(transparent)]
+    Api(#[from] crate::api::ApiError),
+    /// The program could not set itself up (runtime, HTTP client).
+    #[error("{0}")]
+    Setup(String),
     #[error(
         "The command {command} is not implemented yet in this version of m365-defender; no request was sent."
     )]
@@ -61,9 +70,13 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Envelope(_) | Error::UnknownCommand(_) => ExitStatus::UnusableEnvelope,
-            Error::Argument(_) | Error::Declaration(_) | Error::NotImplemented { .. } => {
-                ExitStatus::CommandFailed
-            }
+            Error::Argument(_)
+            | Error::Declaration(_)
+            | Error::Config(_)
+            | Error::SignIn(_)
+            | Error::Api(_)
+            | Error::Setup(_)
+            | Error::NotImplemented { .. } => ExitStatus::CommandFailed,
         }
     }
 }

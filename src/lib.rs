@@ -3,13 +3,16 @@
 //! into one output document on stdout. The path of the data: [`envelope`] in → [`args`]
 //! validated against [`declaration`] → [`commands`] → entries in [`output`].
 
+pub mod api;
 pub mod args;
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod declaration;
 pub mod envelope;
 pub mod error;
+pub mod http;
 pub mod output;
 pub mod schema;
 

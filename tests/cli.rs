@@ -249,7 +249,6 @@ fn debug_logging_goes_to_stderr_only() {
 #[test]
 fn commands_without_a_handler_yet_fail_plainly_without_faking_success() {
     for command in [
-        "test-module",
         "fetch-incidents",
         "microsoft-365-defender-incidents-list",
     ] {

@@ -4,20 +4,162 @@
 
 use serde_json::{Map, Value};
 
+use super::secret::{AccessToken, DeviceCode, RefreshToken};
+use super::token_endpoint::TokenGrant;
+
 pub const ACCESS_TOKEN: &str = "access_token";
 /// Epoch seconds after which the access token is not used, already minus a safety margin.
 pub const VALID_UNTIL: &str = "valid_until";
 pub const REFRESH_TOKEN: &str = "current_refresh_token";
 /// The device code between auth-start and auth-complete.
 pub const DEVICE_CODE: &str = "device_code";
+/// Seconds between polls the sign-in service asked for (our key).
+pub const DEVICE_CODE_INTERVAL: &str = "device_code_interval";
+/// Epoch seconds when the device code expires (our key).
+pub const DEVICE_CODE_EXPIRES_AT: &str = "device_code_expires_at";
 
 /// Every context key this integration owns; anything else in the context belongs to someone
 /// else and is preserved.
-pub const OWNED_KEYS: &[&str] = &[ACCESS_TOKEN, VALID_UNTIL, REFRESH_TOKEN, DEVICE_CODE];
+pub const OWNED_KEYS: &[&str] = &[
+    ACCESS_TOKEN,
+    VALID_UNTIL,
+    REFRESH_TOKEN,
+    DEVICE_CODE,
+    DEVICE_CODE_INTERVAL,
+    DEVICE_CODE_EXPIRES_AT,
+];
+
+/// An access token is not used in its last minute: a request sent with it could arrive after
+/// it expired.
+const SAFETY_MARGIN_SECONDS: i64 = 60;
 
 /// Removes everything that could sign in again.
 pub fn forget_all(context: &mut Map<String, Value>) {
     for key in OWNED_KEYS {
         context.remove(*key);
+    }
+}
+
+/// The cached access token, if it is still good at `now`.
+pub fn valid_access_token(context: &Map<String, Value>, now: i64) -> Option<AccessToken> {
+    let token = context
+        .get(ACCESS_TOKEN)?
+        .as_str()
+        .filter(|t| !t.is_empty())?;
+    let valid_until = match context.get(VALID_UNTIL)? {
+        Value::Number(n) => n.as_f64()? as i64,
+        Value::String(s) => s.parse::<f64>().ok()? as i64,
+        _ => return None,
+    };
+    (now < valid_until).then(|| AccessToken::new(token))
+}
+
+pub fn refresh_token(context: &Map<String, Value>) -> Option<RefreshToken> {
+    context
+        .get(REFRESH_TOKEN)?
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(RefreshToken::new)
+}
+
+/// Stores a new grant at once: a rotated refresh token must reach the output even if the
+/// command fails afterwards. A grant without a refresh token keeps the one already stored.
+pub fn store(context: &mut Map<String, Value>, grant: &TokenGrant, now: i64) {
+    context.insert(
+        ACCESS_TOKEN.to_owned(),
+        Value::String(grant.access_token.secret().to_owned()),
+    );
+    let lifetime = (grant.expires_in - SAFETY_MARGIN_SECONDS).max(0);
+    context.insert(VALID_UNTIL.to_owned(), Value::from(now + lifetime));
+    if let Some(refresh) = &grant.refresh_token {
+        context.insert(
+            REFRESH_TOKEN.to_owned(),
+            Value::String(refresh.secret().to_owned()),
+        );
+    }
+}
+
+/// Drops the cached access token (after the API refused it) but keeps the refresh token.
+pub fn forget_access_token(context: &mut Map<String, Value>) {
+    context.remove(ACCESS_TOKEN);
+    context.remove(VALID_UNTIL);
+}
+
+/// A device code waiting to be redeemed.
+#[derive(Debug)]
+pub struct PendingDeviceCode {
+    pub code: DeviceCode,
+    pub interval: u64,
+    /// Epoch seconds; none when an older instance stored only the code.
+    pub expires_at: Option<i64>,
+}
+
+pub fn store_device_code(context: &mut Map<String, Value>, pending: &PendingDeviceCode) {
+    context.insert(
+        DEVICE_CODE.to_owned(),
+        Value::String(pending.code.secret().to_owned()),
+    );
+    context.insert(
+        DEVICE_CODE_INTERVAL.to_owned(),
+        Value::from(pending.interval),
+    );
+    match pending.expires_at {
+        Some(at) => context.insert(DEVICE_CODE_EXPIRES_AT.to_owned(), Value::from(at)),
+        None => context.remove(DEVICE_CODE_EXPIRES_AT),
+    };
+}
+
+pub fn pending_device_code(context: &Map<String, Value>) -> Option<PendingDeviceCode> {
+    let code = context
+        .get(DEVICE_CODE)?
+        .as_str()
+        .filter(|c| !c.is_empty())?;
+    Some(PendingDeviceCode {
+        code: DeviceCode::new(code),
+        interval: context
+            .get(DEVICE_CODE_INTERVAL)
+            .and_then(Value::as_u64)
+            .unwrap_or(5),
+        expires_at: context.get(DEVICE_CODE_EXPIRES_AT).and_then(Value::as_i64),
+    })
+}
+
+pub fn forget_device_code(context: &mut Map<String, Value>) {
+    context.remove(DEVICE_CODE);
+    context.remove(DEVICE_CODE_INTERVAL);
+    context.remove(DEVICE_CODE_EXPIRES_AT);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_token_is_used_until_valid_until() {
+        let context = json!({"access_token": "at", "valid_until": 1000})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert!(valid_access_token(&context, 999).is_some());
+        assert!(valid_access_token(&context, 1000).is_none());
+    }
+
+    #[test]
+    fn storing_keeps_the_old_refresh_token_when_none_is_returned() {
+        let mut context = json!({"current_refresh_token": "rt-1", "other": 1})
+            .as_object()
+            .unwrap()
+            .clone();
+        let grant = TokenGrant {
+            access_token: AccessToken::new("at-2"),
+            expires_in: 3600,
+            refresh_token: None,
+        };
+        store(&mut context, &grant, 100);
+        assert_eq!(
+            Value::Object(context),
+            json!({"current_refresh_token": "rt-1", "other": 1, "access_token": "at-2", "valid_until": 3640})
+        );
     }
 }

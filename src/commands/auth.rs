@@ -1,17 +1,101 @@
-//! The sign-in commands: device code steps, token reset and the connection test.
+//! The sign-in commands: device code steps, token reset and the connection tests.
+
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use crate::auth::token_cache;
+use crate::api::DefenderApi;
+use crate::args::Args;
+use crate::auth::{Session, SignInError, device_code, token_cache};
+use crate::error::Error;
 use crate::output::{Entry, ResultItem};
+
+/// auth-complete waits at most this long for the user, whatever its `timeout` says: the
+/// platform would otherwise hold a worker for the whole sign-in.
+const MAX_WAIT_SECONDS: i64 = 60;
+
+/// Timeout of the one API call the connection tests make.
+const TEST_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `microsoft-365-defender-auth-reset`: forgets every token and pending device code, keeping
 /// context keys that are not ours.
 pub fn reset(context: &mut Map<String, Value>) -> Outcome {
     token_cache::forget_all(context);
-    Outcome::single(ResultItem::Entry(Entry::note(
+    note(
         "Authorization was reset successfully. Please regenerate the credentials, and then click **Test** to validate the credentials and connection.",
-        Value::Null,
+    )
+}
+
+/// `microsoft-365-defender-auth-start`: gets a device code and tells the user where to use it.
+pub async fn start(session: &mut Session<'_>) -> Result<Outcome, Error> {
+    let (shown, pending) = device_code::start(session.config(), session.http()).await?;
+    token_cache::store_device_code(session.context(), &pending);
+    Ok(note(format!(
+        "### Authorization instructions\n1. To sign in, use a web browser to open the page [{uri}]({uri})\nand enter the code **{code}** to authenticate.\n2. Run the **!microsoft-365-defender-auth-complete** command in the War Room.",
+        uri = shown.verification_uri,
+        code = shown.user_code
     )))
+}
+
+/// `microsoft-365-defender-auth-complete`: waits for the user to finish signing in.
+pub async fn complete(session: &mut Session<'_>, args: &Args) -> Result<Outcome, Error> {
+    let pending =
+        token_cache::pending_device_code(session.context()).ok_or(SignInError::NoDeviceCode)?;
+    let wait = args
+        .number("timeout")
+        .unwrap_or(MAX_WAIT_SECONDS)
+        .clamp(0, MAX_WAIT_SECONDS);
+    let outcome =
+        device_code::complete(session.config(), session.http(), &pending, secs(wait)).await;
+    let grant = match outcome {
+        Ok(grant) => grant,
+        Err(error @ (SignInError::CodeExpired | SignInError::Declined)) => {
+            token_cache::forget_device_code(session.context());
+            return Err(error.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    token_cache::forget_device_code(session.context());
+    let has_refresh_token = grant.refresh_token.is_some();
+    session.keep(grant);
+    if !has_refresh_token {
+        return Err(SignInError::NoRefreshToken.into());
+    }
+    Ok(note("✅ Authorization completed successfully."))
+}
+
+/// `microsoft-365-defender-auth-test`: a token with the configured flow and one API call.
+pub async fn test(session: &mut Session<'_>) -> Result<Outcome, Error> {
+    probe_api(session).await?;
+    Ok(note("✅ Success!"))
+}
+
+/// `test-module`, the instance's Test button: the same check, answered with XSOAR's `ok`.
+pub async fn test_module(session: &mut Session<'_>) -> Result<Outcome, Error> {
+    probe_api(session).await?;
+    Ok(Outcome::single(ResultItem::Raw(Value::String(
+        "ok".to_owned(),
+    ))))
+}
+
+/// The cheapest call that proves both the token and the API permission.
+async fn probe_api(session: &mut Session<'_>) -> Result<(), Error> {
+    DefenderApi::new(session, TEST_CALL_TIMEOUT)
+        .send_json(
+            reqwest::Method::GET,
+            "/api/incidents",
+            &[("$top", "1".to_owned())],
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+fn note(text: impl Into<String>) -> Outcome {
+    Outcome::single(ResultItem::Entry(Entry::note(text, Value::Null)))
+}
+
+fn secs(seconds: i64) -> Duration {
+    Duration::from_secs(seconds.max(0) as u64)
 }

@@ -8,6 +8,8 @@ mod mirroring;
 use serde_json::{Map, Value};
 
 use crate::args::Args;
+use crate::auth::Session;
+use crate::config::InstanceConfig;
 use crate::error::Error;
 use crate::output::ResultItem;
 
@@ -108,8 +110,32 @@ impl Outcome {
 /// Runs one validated command.
 pub fn run(invocation: Invocation, context: &mut Map<String, Value>) -> Result<Outcome, Error> {
     match invocation.command {
-        Command::AuthReset => Ok(auth::reset(context)),
-        Command::GetMappingFields => Ok(mirroring::mapping_fields()),
+        Command::AuthReset => return Ok(auth::reset(context)),
+        Command::GetMappingFields => return Ok(mirroring::mapping_fields()),
+        _ => {}
+    }
+    let config = InstanceConfig::from_params(invocation.params)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Setup(format!("The async runtime could not start: {e}.")))?;
+    runtime.block_on(async {
+        let http = crate::http::client(&config).map_err(Error::Setup)?;
+        let mut session = Session::new(&config, &http, context);
+        run_online(&invocation, &mut session).await
+    })
+}
+
+/// The commands that talk to Microsoft.
+async fn run_online(
+    invocation: &Invocation<'_>,
+    session: &mut Session<'_>,
+) -> Result<Outcome, Error> {
+    match invocation.command {
+        Command::TestModule => auth::test_module(session).await,
+        Command::AuthStart => auth::start(session).await,
+        Command::AuthComplete => auth::complete(session, &invocation.args).await,
+        Command::AuthTest => auth::test(session).await,
         command => Err(Error::NotImplemented {
             command: command.name().to_owned(),
         }),

@@ -1,0 +1,421 @@
+//! Instance parameters, turned into the settings the rest of the program trusts: which cloud's
+//! hosts to talk to, which sign-in flow to use with which credentials, and how to connect.
+//! Parameter names are those of integration.yml (and of the XSOAR integration, deprecated
+//! names included, so an existing instance's configuration keeps working).
+
+use serde_json::{Map, Value};
+
+use crate::auth::secret::{ClientSecret, PrivateKeyPem, RefreshToken};
+use crate::envelope::kind_of;
+
+/// The XSOAR integration's own multi-tenant app, used for device code sign-in when the user
+/// brings no app of their own.
+pub const DEFAULT_APP_ID: &str = "9093c354-630a-47f1-b087-6768eb9427e6";
+
+/// A national cloud's hosts and token scope. Values from Microsoft's "Microsoft Defender XDR for
+/// US Government customers" (learn.microsoft.com/defender-xdr/usgov, section API): GCC signs in
+/// at the commercial host; GCC High and DoD at login.microsoftonline.us and use api-gov.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Worldwide,
+    Gcc,
+    GccHigh,
+    Dod,
+    Custom,
+}
+
+impl Cloud {
+    fn from_param(value: Option<&str>) -> Result<Cloud, ConfigError> {
+        Ok(match value.unwrap_or("Worldwide") {
+            "Worldwide" => Cloud::Worldwide,
+            "GCC" => Cloud::Gcc,
+            "GCC High" => Cloud::GccHigh,
+            "DoD" => Cloud::Dod,
+            "Custom" => Cloud::Custom,
+            other => {
+                return Err(ConfigError::Invalid {
+                    param: "endpoint_type",
+                    reason: format!(
+                        "{other:?} is not a known cloud; use Worldwide, GCC, GCC High, DoD or Custom"
+                    ),
+                });
+            }
+        })
+    }
+
+    pub fn login_host(self) -> &'static str {
+        match self {
+            Cloud::Worldwide | Cloud::Gcc | Cloud::Custom => WORLDWIDE_LOGIN,
+            Cloud::GccHigh | Cloud::Dod => "https://login.microsoftonline.us",
+        }
+    }
+
+    pub fn api_host(self) -> &'static str {
+        match self {
+            Cloud::Worldwide | Cloud::Custom => WORLDWIDE_API,
+            Cloud::Gcc => "https://api-gcc.security.microsoft.us",
+            Cloud::GccHigh | Cloud::Dod => "https://api-gov.security.microsoft.us",
+        }
+    }
+
+    /// The resource the token is for (the scope without `/.default`).
+    pub fn resource(self) -> &'static str {
+        match self {
+            Cloud::Worldwide | Cloud::Gcc | Cloud::Custom => "https://security.microsoft.com/mtp",
+            Cloud::GccHigh | Cloud::Dod => "https://security.microsoft.us/mtp",
+        }
+    }
+}
+
+const WORLDWIDE_LOGIN: &str = "https://login.microsoftonline.com";
+const WORLDWIDE_API: &str = "https://api.security.microsoft.com";
+
+/// Where to sign in and which API to call.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub cloud: Cloud,
+    /// Sign-in host, e.g. `https://login.microsoftonline.com`, no trailing slash.
+    pub login_host: String,
+    /// API base URL, e.g. `https://api.security.microsoft.com`, no trailing slash.
+    pub api_base: String,
+    /// Token resource, e.g. `https://security.microsoft.com/mtp`.
+    pub resource: String,
+}
+
+impl Endpoints {
+    /// The application-permission scope for the resource.
+    pub fn default_scope(&self) -> String {
+        format!("{}/.default", self.resource)
+    }
+}
+
+/// How the integration signs in, with the credentials each way needs.
+#[derive(Debug, Clone)]
+pub enum SignInFlow {
+    /// Delegated sign-in by a person (auth-start / auth-complete), then refresh tokens.
+    DeviceCode {
+        client_id: String,
+        tenant: String,
+        /// A refresh token given as `<app id>@<refresh token>` in the app id parameter.
+        seeded_refresh_token: Option<RefreshToken>,
+    },
+    ClientSecret {
+        client_id: String,
+        tenant: String,
+        secret: ClientSecret,
+    },
+    ClientCertificate {
+        client_id: String,
+        tenant: String,
+        /// SHA-1 thumbprint of the certificate, hex.
+        thumbprint: String,
+        private_key: PrivateKeyPem,
+    },
+    ManagedIdentity {
+        /// A user-assigned identity's client id; none for the system-assigned one.
+        client_id: Option<String>,
+    },
+}
+
+impl SignInFlow {
+    pub fn is_delegated(&self) -> bool {
+        matches!(self, SignInFlow::DeviceCode { .. })
+    }
+}
+
+/// Everything the instance parameters decide.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    pub endpoints: Endpoints,
+    pub flow: SignInFlow,
+    /// Skip TLS certificate checks (`insecure`).
+    pub insecure: bool,
+    /// Use the system's proxy settings (`proxy`); otherwise connect directly.
+    pub proxy: bool,
+}
+
+/// A parameter the integration cannot work with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("The instance parameter `{param}` is invalid: {reason}.")]
+    Invalid { param: &'static str, reason: String },
+    #[error("{0}")]
+    Missing(String),
+}
+
+impl InstanceConfig {
+    pub fn from_params(params: &Map<String, Value>) -> Result<InstanceConfig, ConfigError> {
+        let params = Params(params);
+        let cloud = Cloud::from_param(params.text("endpoint_type")?.as_deref())?;
+        let endpoints = Endpoints {
+            cloud,
+            login_host: explicit_or(
+                params.text("azure_ad_endpoint")?,
+                WORLDWIDE_LOGIN,
+                cloud.login_host(),
+            ),
+            api_base: explicit_or(params.text("base_url")?, WORLDWIDE_API, cloud.api_host()),
+            resource: cloud.resource().to_owned(),
+        };
+        Ok(InstanceConfig {
+            endpoints,
+            flow: sign_in_flow(&params)?,
+            insecure: params.flag("insecure")?,
+            proxy: params.flag("proxy")?,
+        })
+    }
+}
+
+/// A user's value wins unless it is the Worldwide default the platform fills in, in which case
+/// the chosen cloud's host applies.
+fn explicit_or(given: Option<String>, worldwide_default: &str, cloud_default: &str) -> String {
+    match given {
+        Some(url) if url.trim_end_matches('/') != worldwide_default => {
+            url.trim_end_matches('/').to_owned()
+        }
+        _ => cloud_default.to_owned(),
+    }
+}
+
+fn sign_in_flow(params: &Params) -> Result<SignInFlow, ConfigError> {
+    if params.flag("use_managed_identities")? {
+        return Ok(SignInFlow::ManagedIdentity {
+            client_id: params.credential_password("managed_identities_client_id")?,
+        });
+    }
+    let app_id = match params.credential_password("creds_client_id")? {
+        Some(id) => Some(id),
+        None => params.text("_app_id")?.or(params.text("app_id")?),
+    };
+    if params.flag("client_credentials")? {
+        let client_id = app_id.ok_or_else(|| {
+            ConfigError::Missing(
+                "Client credentials sign-in needs the app registration's client ID: fill in the `ID or Client ID` parameter (creds_client_id).".to_owned(),
+            )
+        })?;
+        let tenant = match params.credential_password("creds_tenant_id")? {
+            Some(t) => t,
+            None => params
+                .text("_tenant_id")?
+                .or(params.text("tenant_id")?)
+                .ok_or_else(|| {
+                    ConfigError::Missing(
+                        "Client credentials sign-in needs the tenant ID: fill in the `Token or Tenant ID` parameter (creds_tenant_id).".to_owned(),
+                    )
+                })?,
+        };
+        let certificate = match params.credential("creds_certificate")? {
+            Some((Some(thumbprint), Some(key))) => Some((thumbprint, key)),
+            _ => match (
+                params.text("certificate_thumbprint")?,
+                params.text("private_key")?,
+            ) {
+                (Some(thumbprint), Some(key)) => Some((thumbprint, key)),
+                _ => None,
+            },
+        };
+        if let Some((thumbprint, key)) = certificate {
+            return Ok(SignInFlow::ClientCertificate {
+                client_id,
+                tenant,
+                thumbprint,
+                private_key: PrivateKeyPem::new(key),
+            });
+        }
+        let secret = match params.credential_password("credentials")? {
+            Some(secret) => secret,
+            None => params.text("enc_key")?.ok_or_else(|| {
+                ConfigError::Missing(
+                    "Client credentials sign-in needs a client secret (the `Client Secret` parameter) or a certificate (`Certificate Thumbprint` with its private key).".to_owned(),
+                )
+            })?,
+        };
+        return Ok(SignInFlow::ClientSecret {
+            client_id,
+            tenant,
+            secret: ClientSecret::new(secret),
+        });
+    }
+    let app_id = app_id.unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+    // XSOAR lets a refresh token ride along in the app id as `<app id>@<refresh token>`.
+    let (client_id, seeded_refresh_token) = match app_id.split_once('@') {
+        Some((id, token)) if !token.is_empty() => (id.to_owned(), Some(RefreshToken::new(token))),
+        _ => (app_id, None),
+    };
+    Ok(SignInFlow::DeviceCode {
+        client_id,
+        tenant: params
+            .credential_password("creds_tenant_id")?
+            .unwrap_or_else(|| "organizations".to_owned()),
+        seeded_refresh_token,
+    })
+}
+
+/// A credentials parameter's identifier and password, each possibly empty.
+type Credential = (Option<String>, Option<String>);
+
+/// Typed reads of the raw parameter map.
+struct Params<'a>(&'a Map<String, Value>);
+
+impl Params<'_> {
+    /// A text parameter; empty means not set.
+    fn text(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(non_empty(s)),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(wrong_type(name, "text", other)),
+        }
+    }
+
+    /// A checkbox parameter: XSOAR sends booleans, sometimes `"true"`/`"false"`.
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" => Ok(true),
+                "false" | "no" | "" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    param: name,
+                    reason: format!("{s:?} is not true or false"),
+                }),
+            },
+            Some(other) => Err(wrong_type(name, "true or false", other)),
+        }
+    }
+
+    /// A credentials parameter (type 9): `{"identifier": …, "password": …}`; a plain string is
+    /// taken as the password.
+    fn credential(&self, name: &'static str) -> Result<Option<Credential>, ConfigError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some((None, non_empty(s)))),
+            Some(Value::Object(fields)) => {
+                let field = |key: &str| match fields.get(key) {
+                    Some(Value::String(s)) => Ok(non_empty(s)),
+                    None | Some(Value::Null) => Ok(None),
+                    Some(other) => Err(wrong_type(name, "a credentials object of strings", other)),
+                };
+                Ok(Some((field("identifier")?, field("password")?)))
+            }
+            Some(other) => Err(wrong_type(name, "a credentials object", other)),
+        }
+    }
+
+    fn credential_password(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        Ok(self.credential(name)?.and_then(|(_, password)| password))
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn wrong_type(param: &'static str, expected: &str, found: &Value) -> ConfigError {
+    ConfigError::Invalid {
+        param,
+        reason: format!("expected {expected}, got {}", kind_of(found)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(params: Value) -> Result<InstanceConfig, ConfigError> {
+        InstanceConfig::from_params(params.as_object().unwrap())
+    }
+
+    #[test]
+    fn device_code_is_the_default_with_the_public_app() {
+        let c = config(json!({})).unwrap();
+        match c.flow {
+            SignInFlow::DeviceCode {
+                client_id,
+                tenant,
+                seeded_refresh_token,
+            } => {
+                assert_eq!(client_id, DEFAULT_APP_ID);
+                assert_eq!(tenant, "organizations");
+                assert!(seeded_refresh_token.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.endpoints.api_base, "https://api.security.microsoft.com");
+        assert_eq!(
+            c.endpoints.default_scope(),
+            "https://security.microsoft.com/mtp/.default"
+        );
+    }
+
+    #[test]
+    fn app_id_can_carry_a_refresh_token() {
+        let c = config(json!({"creds_client_id": {"password": "app@rt-1"}})).unwrap();
+        let SignInFlow::DeviceCode {
+            client_id,
+            seeded_refresh_token,
+            ..
+        } = c.flow
+        else {
+            panic!()
+        };
+        assert_eq!(client_id, "app");
+        assert_eq!(seeded_refresh_token.unwrap().secret(), "rt-1");
+    }
+
+    #[test]
+    fn client_credentials_prefer_a_certificate_and_need_a_tenant() {
+        let c = config(json!({
+            "client_credentials": true,
+            "creds_client_id": {"password": "app"},
+            "creds_tenant_id": {"password": "tenant"},
+            "credentials": {"password": "s3cret"},
+            "creds_certificate": {"identifier": "ABCD", "password": "-----BEGIN PRIVATE KEY----- x -----END PRIVATE KEY-----"}
+        }))
+        .unwrap();
+        assert!(matches!(c.flow, SignInFlow::ClientCertificate { .. }));
+        let err =
+            config(json!({"client_credentials": "true", "creds_client_id": {"password": "app"}}))
+                .unwrap_err();
+        assert!(err.to_string().contains("tenant ID"), "{err}");
+        let c = config(json!({
+            "client_credentials": true, "_app_id": "app", "tenant_id": "t", "enc_key": "legacy"
+        }))
+        .unwrap();
+        assert!(matches!(c.flow, SignInFlow::ClientSecret { .. }));
+    }
+
+    #[test]
+    fn gov_clouds_replace_the_worldwide_defaults_but_not_explicit_hosts() {
+        let c = config(
+            json!({"endpoint_type": "GCC High", "base_url": "https://api.security.microsoft.com"}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.endpoints.api_base,
+            "https://api-gov.security.microsoft.us"
+        );
+        assert_eq!(c.endpoints.login_host, "https://login.microsoftonline.us");
+        assert_eq!(
+            c.endpoints.default_scope(),
+            "https://security.microsoft.us/mtp/.default"
+        );
+        let c = config(json!({"endpoint_type": "DoD", "base_url": "http://127.0.0.1:9/", "azure_ad_endpoint": "http://127.0.0.1:9"})).unwrap();
+        assert_eq!(c.endpoints.api_base, "http://127.0.0.1:9");
+        assert_eq!(c.endpoints.login_host, "http://127.0.0.1:9");
+        assert!(config(json!({"endpoint_type": "Mars"})).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let c = config(json!({
+            "client_credentials": true, "creds_client_id": {"password": "app"},
+            "creds_tenant_id": {"password": "t"}, "credentials": {"password": "s3cret"}
+        }))
+        .unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+}

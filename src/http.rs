@@ -1,0 +1,50 @@
+//! The one HTTP client every request goes through, configured from the instance parameters:
+//! proxy use and certificate checks are the user's choice, nothing else is.
+
+use std::time::Duration;
+
+use crate::config::InstanceConfig;
+
+/// Builds the client. `proxy` false means direct connections even when the environment names a
+/// proxy; `insecure` true turns certificate checks off, and only then.
+pub fn client(config: &InstanceConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("m365-defender/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(15))
+        .danger_accept_invalid_certs(config.insecure);
+    if !config.proxy {
+        builder = builder.no_proxy();
+    }
+    builder
+        .build()
+        .map_err(|e| format!("The HTTP client could not be set up: {e}."))
+}
+
+/// The host (scheme://host:port) of a URL, for error messages that must not quote query strings.
+pub fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+/// The chain of causes of a transport error, without the URL (which may carry a query).
+pub fn transport_cause(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut parts = Vec::new();
+    if error.is_timeout() {
+        parts.push("timed out".to_owned());
+    }
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(error.to_string());
+    }
+    parts.join(": ")
+}
