@@ -2,4 +2,6 @@
 
 mod cli;
 mod contract_files;
+mod emulated;
+mod fetch;
 mod support;

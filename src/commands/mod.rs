@@ -3,6 +3,7 @@
 //! only routes.
 
 mod auth;
+mod fetch;
 mod mirroring;
 
 use serde_json::{Map, Value};
@@ -136,6 +137,10 @@ async fn run_online(
         Command::AuthStart => auth::start(session).await,
         Command::AuthComplete => auth::complete(session, &invocation.args).await,
         Command::AuthTest => auth::test(session).await,
+        Command::FetchIncidents => fetch::fetch_incidents(invocation, session).await,
+        Command::GetModifiedRemoteData => mirroring::modified_ids(invocation, session).await,
+        Command::GetRemoteData => mirroring::remote_data(invocation, session).await,
+        Command::UpdateRemoteSystem => mirroring::update_remote(invocation, session).await,
         command => Err(Error::NotImplemented {
             command: command.name().to_owned(),
         }),
