@@ -1,6 +1,7 @@
-//! The integration tests: one binary, run against the real executable.
+//! The integration tests: one binary, run against the real executable and the emulator.
 
 mod cli;
-mod replay;
 mod contract_files;
+mod emulator;
+mod replay;
 mod support;
