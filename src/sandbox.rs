@@ -40,8 +40,18 @@ pub fn run(mut envelope: Envelope) -> (OutputDocument, ExitStatus) {
     });
     let base_url = match url_receiver.recv() {
         Ok(Ok(url)) => url,
-        Ok(Err(cause)) => return failed(envelope, format!("The sandbox emulator could not start: {cause}.")),
-        Err(_) => return failed(envelope, "The sandbox emulator stopped before it started.".to_owned()),
+        Ok(Err(cause)) => {
+            return failed(
+                envelope,
+                format!("The sandbox emulator could not start: {cause}."),
+            );
+        }
+        Err(_) => {
+            return failed(
+                envelope,
+                "The sandbox emulator stopped before it started.".to_owned(),
+            );
+        }
     };
     point_at_emulator(&mut envelope, &base_url);
     let outcome = crate::run_envelope(envelope);

@@ -22,7 +22,8 @@
 //! Each step's envelope gets the case's `params` (its own params win) and, unless it sets
 //! them, the previous step's `integration_context` (with the step's `context_patch` merged in)
 //! and `last_run`. In control calls, `{{USER_CODE}}` is the code the last auth-start showed. Outputs are compared after
-//! redaction: the emulator's URL becomes `{{EMULATOR}}`, token values in the integration
+//! redaction: the emulator's URL becomes `{{EMULATOR}}`, the device login's user code
+//! `{{USER_CODE}}`, token values in the integration
 //! context `<secret>`, epoch times there `<epoch>`, and the case's `redact` pointers (`*`
 //! matches any key or index) `<redacted>`. Every step runs with `M365D_LOG=debug`, and no
 //! secret may appear on stderr or outside the integration context.
@@ -104,7 +105,10 @@ impl RunningEmulator {
         // "now" is for cases that must agree with the real clock (signed client assertions).
         let start_time = match settings.start_time.as_deref().unwrap_or(DEFAULT_START) {
             "now" => None,
-            time => Some(time.parse().expect("start_time is an RFC 3339 time or \"now\"")),
+            time => Some(
+                time.parse()
+                    .expect("start_time is an RFC 3339 time or \"now\""),
+            ),
         };
         let defaults = EmulatorOptions::default();
         let options = EmulatorOptions {
@@ -142,27 +146,42 @@ impl RunningEmulator {
             let response = request.send().await.expect("the emulator answers");
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
-            assert!(status.is_success(), "control call {url} failed: {status} {text}");
+            assert!(
+                status.is_success(),
+                "control call {url} failed: {status} {text}"
+            );
             serde_json::from_str(&text).unwrap_or(Value::Null)
         })
     }
 
-    /// What the emulator received, excluding its own control API, as `METHOD path?query`.
+    /// What the emulator received, excluding its own control API, as `METHOD path?query`,
+    /// followed by the sign-in form's grant type, client and scope (which show the flow used).
     fn requests(&self) -> Vec<String> {
         let log = self.call("GET", "/_emulator/requests", None);
         log.as_array()
             .expect("the request log is an array")
             .iter()
-            .filter(|r| !r["path"].as_str().unwrap_or_default().starts_with("/_emulator"))
+            .filter(|r| {
+                !r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("/_emulator")
+            })
             .map(|r| {
                 let query = r["query"].as_str().unwrap_or_default();
                 let path = r["path"].as_str().unwrap_or_default();
                 let method = r["method"].as_str().unwrap_or_default();
-                if query.is_empty() {
+                let mut line = if query.is_empty() {
                     format!("{method} {path}")
                 } else {
                     format!("{method} {path}?{query}")
+                };
+                for field in ["grant_type", "client_id", "scope"] {
+                    if let Some(value) = r["form"][field].as_str() {
+                        line.push_str(&format!(" {field}={value}"));
+                    }
                 }
+                line
             })
             .collect()
     }
@@ -192,10 +211,14 @@ fn fill(value: &Value, base_url: &str) -> Value {
 
 /// Puts `{{EMULATOR}}` back where the emulator's URL appears (the port changes every run).
 fn unfill(value: &mut Value, base_url: &str) {
+    replace_text(value, base_url, "{{EMULATOR}}");
+}
+
+fn replace_text(value: &mut Value, from: &str, to: &str) {
     match value {
-        Value::String(s) if s.contains(base_url) => *s = s.replace(base_url, "{{EMULATOR}}"),
-        Value::Array(items) => items.iter_mut().for_each(|v| unfill(v, base_url)),
-        Value::Object(map) => map.values_mut().for_each(|v| unfill(v, base_url)),
+        Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_text(v, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| replace_text(v, from, to)),
         _ => {}
     }
 }
@@ -209,7 +232,10 @@ fn redact(document: &mut Value, pointers: &[String]) {
         .and_then(Value::as_object_mut)
     {
         for key in SECRET_KEYS {
-            if let Some(v) = context.get_mut(*key).filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            if let Some(v) = context
+                .get_mut(*key)
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            {
                 *v = json!("<secret>");
             }
         }
@@ -261,7 +287,11 @@ fn secrets_of(context: &Value) -> Vec<String> {
             .map(str::to_owned),
     );
     for key in SECRET_KEYS {
-        if let Some(s) = context.get(*key).and_then(Value::as_str).filter(|s| s.len() >= 8) {
+        if let Some(s) = context
+            .get(*key)
+            .and_then(Value::as_str)
+            .filter(|s| s.len() >= 8)
+        {
             secrets.push(s.to_owned());
         }
     }
@@ -279,7 +309,9 @@ fn param_secrets(params: &Value) -> Vec<String> {
         secrets.extend(
             value
                 .split(['\n', ' '])
-                .filter(|part| part.len() >= 8 && !part.starts_with("-----") && !part.contains("PRIVATE"))
+                .filter(|part| {
+                    part.len() >= 8 && !part.starts_with("-----") && !part.contains("PRIVATE")
+                })
                 .map(str::to_owned),
         );
     }
@@ -303,8 +335,8 @@ struct Failures {
 /// Runs one case; returns the case file rewritten with actual outputs, and the failures.
 fn run_case(path: &Path) -> (Value, Failures) {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut file: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
+    let mut file: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
     let case: Case = serde_json::from_value(file.clone())
         .unwrap_or_else(|e| panic!("{}: not a case: {e}", path.display()));
     let emulator = RunningEmulator::start(&case.emulator);
@@ -317,7 +349,9 @@ fn run_case(path: &Path) -> (Value, Failures) {
         let label = format!("{} step {} ({})", path.display(), index + 1, step.name);
         for control in &step.control {
             let body = control.body.as_ref().map(|b| {
-                let text = fill(b, &base).to_string().replace("{{USER_CODE}}", &last_user_code);
+                let text = fill(b, &base)
+                    .to_string()
+                    .replace("{{USER_CODE}}", &last_user_code);
                 serde_json::from_str::<Value>(&text).unwrap()
             });
             emulator.call(&control.method, &control.path, body.as_ref());
@@ -343,25 +377,36 @@ fn run_case(path: &Path) -> (Value, Failures) {
         let mut env: Vec<(String, String)> = step
             .env
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().replace("{{EMULATOR}}", &base)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .unwrap_or_default()
+                        .replace("{{EMULATOR}}", &base),
+                )
+            })
             .collect();
         env.push(("M365D_LOG".to_owned(), "debug".to_owned()));
-        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env_refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let result = run_bytes(envelope.to_string().as_bytes(), &[], &env_refs);
         let requests: Vec<String> = emulator.requests().split_off(before);
 
         // No secret on stderr, nor in stdout outside the integration context.
         let mut visible = result.document.clone();
-        visible.as_object_mut().unwrap().remove("integration_context");
+        visible
+            .as_object_mut()
+            .unwrap()
+            .remove("integration_context");
         let visible = visible.to_string();
         let mut secrets = secrets_of(&result.document["integration_context"]);
         secrets.extend(secrets_of(&input_context));
         secrets.extend(param_secrets(&envelope["params"]));
         for secret in &secrets {
             if result.stderr.contains(secret.as_str()) || visible.contains(secret.as_str()) {
-                failures
-                    .leaks
-                    .push(format!("{label}: a secret leaked to stderr or the visible output"));
+                failures.leaks.push(format!(
+                    "{label}: a secret leaked to stderr or the visible output"
+                ));
             }
         }
 
@@ -374,6 +419,10 @@ fn run_case(path: &Path) -> (Value, Failures) {
         }
         let mut actual = result.document.clone();
         unfill(&mut actual, &base);
+        if !last_user_code.is_empty() {
+            // User codes are random, like Entra ID's.
+            replace_text(&mut actual, &last_user_code, "{{USER_CODE}}");
+        }
         redact(&mut actual, &case.redact);
         let mut requests = Value::from(requests);
         unfill(&mut requests, &base);
@@ -409,7 +458,10 @@ fn replay_cases() {
     let update = std::env::var_os("UPDATE_CASES").is_some();
     let mut failures = Vec::new();
     for path in paths {
-        if only.as_deref().is_some_and(|o| !path.to_string_lossy().contains(o)) {
+        if only
+            .as_deref()
+            .is_some_and(|o| !path.to_string_lossy().contains(o))
+        {
             continue;
         }
         let (rewritten, case_failures) = run_case(&path);

@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(header.typ.as_deref(), Some("JWT"));
         assert_eq!(header.x5t, Some(x5t(THUMBPRINT).unwrap()));
         assert_eq!(claims.aud, TOKEN_URL);
-        assert_eq!((claims.iss.as_str(), claims.sub.as_str()), ("client-1", "client-1"));
+        assert_eq!(
+            (claims.iss.as_str(), claims.sub.as_str()),
+            ("client-1", "client-1")
+        );
         assert_eq!(claims.jti.len(), 32);
         assert_eq!((claims.nbf, claims.iat), (now, now));
         assert!(claims.exp > now && claims.exp - now <= 600);
@@ -171,9 +174,15 @@ mod tests {
 
     #[test]
     fn errors_never_quote_the_key() {
-        let err = build("c", TOKEN_URL, THUMBPRINT, &PrivateKeyPem::new("-----BEGIN PRIVATE KEY----- c2VjcmV0 -----END PRIVATE KEY-----"), 0)
-            .unwrap_err()
-            .to_string();
+        let err = build(
+            "c",
+            TOKEN_URL,
+            THUMBPRINT,
+            &PrivateKeyPem::new("-----BEGIN PRIVATE KEY----- c2VjcmV0 -----END PRIVATE KEY-----"),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(!err.contains("c2VjcmV0"), "{err}");
     }
 
