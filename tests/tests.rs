@@ -4,4 +4,5 @@ mod cli;
 mod contract_files;
 mod emulator;
 mod replay;
+mod sign_in;
 mod support;
