@@ -13,6 +13,7 @@ pub mod declaration;
 pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod markdown;
 pub mod output;
 pub mod schema;
 
