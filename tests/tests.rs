@@ -2,4 +2,5 @@
 
 mod cli;
 mod contract_files;
+mod emulator;
 mod support;

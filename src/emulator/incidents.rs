@@ -1,0 +1,382 @@
+//! The Defender incidents API: `GET /api/incidents` (OData `$filter`, `$top` up to 100, `$skip`,
+//! newest first, `@odata.nextLink`), `GET /api/incidents/{id}` and `PATCH /api/incidents/{id}`
+//! with the real API's validation of status, classification and determination
+//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
+//! <https://learn.microsoft.com/defender-xdr/api-update-incidents>).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::EmulatorState;
+use super::defender::{DefenderError, Operation, admit};
+use super::model::{ApiEnum, Classification, Comment, Determination, Incident, IncidentStatus};
+use super::odata::{IncidentFilter, encode_query_value};
+
+/// The largest page the API returns.
+const MAX_TOP: usize = 100;
+
+#[derive(Serialize)]
+struct IncidentPage<'a> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    value: Vec<&'a Incident>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    next_link: Option<String>,
+}
+
+#[derive(Serialize)]
+struct IncidentEntity<'a> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    #[serde(flatten)]
+    incident: &'a Incident,
+}
+
+fn odata_error(message: String) -> DefenderError {
+    DefenderError::bad_request("ODataError", message)
+}
+
+/// The list query options, checked as the API's OData layer checks them.
+struct ListOptions {
+    top: usize,
+    skip: usize,
+    filter: Option<(String, IncidentFilter)>,
+}
+
+fn list_options(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<ListOptions, DefenderError> {
+    let Query(pairs) = query
+        .map_err(|rejection| odata_error(format!("The query string is malformed: {rejection}")))?;
+    let mut options = ListOptions {
+        top: MAX_TOP,
+        skip: 0,
+        filter: None,
+    };
+    let number = |name: &str, value: &str| {
+        value.trim().parse::<usize>().map_err(|_| {
+            odata_error(format!(
+                "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
+            ))
+        })
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "$top" => {
+                options.top = number("$top", &value)?;
+                if options.top > MAX_TOP {
+                    return Err(odata_error(format!(
+                        "The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{}'.",
+                        options.top
+                    )));
+                }
+            }
+            "$skip" => options.skip = number("$skip", &value)?,
+            "$filter" if value.trim().is_empty() => {}
+            "$filter" => {
+                let filter = IncidentFilter::parse(&value)
+                    .map_err(|error| odata_error(error.to_string()))?;
+                options.filter = Some((value, filter));
+            }
+            other if other.starts_with('$') => {
+                return Err(odata_error(format!(
+                    "Query option '{other}' is not allowed. Supported query options: $filter, $top, $skip."
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+/// `GET /api/incidents`
+pub(crate) async fn list(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let mut world = state.world();
+    if let Err(error) = admit(&mut world, &headers, Operation::ReadIncidents) {
+        return error.into_response();
+    }
+    let options = match list_options(query) {
+        Ok(options) => options,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    let mut matching: Vec<&Incident> = world
+        .tenant
+        .visible(now)
+        .filter(|incident| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|(_, filter)| filter.matches(incident))
+        })
+        .collect();
+    // Newest first; incidents created at the same instant in a stable order (higher id first).
+    matching.sort_by(|a, b| {
+        b.created_time
+            .cmp(&a.created_time)
+            .then(b.incident_id.cmp(&a.incident_id))
+    });
+    let total = matching.len();
+    let value: Vec<&Incident> = matching
+        .into_iter()
+        .skip(options.skip)
+        .take(options.top)
+        .collect();
+    let next_skip = options.skip + options.top;
+    let next_link = (options.top > 0 && next_skip < total).then(|| {
+        let filter = options
+            .filter
+            .as_ref()
+            .map(|(text, _)| format!("&$filter={}", encode_query_value(text)))
+            .unwrap_or_default();
+        format!(
+            "{}/api/incidents?$top={}&$skip={next_skip}{filter}",
+            state.base_url, options.top
+        )
+    });
+    Json(IncidentPage {
+        context: format!("{}/api/$metadata#Incidents", state.base_url),
+        value,
+        next_link,
+    })
+    .into_response()
+}
+
+fn not_found(id: &str) -> DefenderError {
+    DefenderError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("Incident {id} was not found"),
+    )
+}
+
+fn entity_response(state: &EmulatorState, incident: &Incident) -> Response {
+    Json(IncidentEntity {
+        context: format!("{}/api/$metadata#Incidents/$entity", state.base_url),
+        incident,
+    })
+    .into_response()
+}
+
+/// `GET /api/incidents/{id}`
+pub(crate) async fn get(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut world = state.world();
+    if let Err(error) = admit(&mut world, &headers, Operation::ReadIncidents) {
+        return error.into_response();
+    }
+    let now = world.clock.now();
+    let found = id.parse::<u64>().ok().and_then(|number| {
+        world
+            .tenant
+            .visible(now)
+            .find(|incident| incident.incident_id == number)
+    });
+    match found {
+        Some(incident) => entity_response(&state, incident),
+        None => not_found(&id).into_response(),
+    }
+}
+
+/// `PATCH /api/incidents/{id}`
+pub(crate) async fn update(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut world = state.world();
+    let caller = match admit(&mut world, &headers, Operation::UpdateIncident) {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    let result = IncidentUpdate::parse(&body).and_then(|update| {
+        let incident = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|number| world.tenant.visible_mut(number, now))
+            .ok_or_else(|| not_found(&id))?;
+        update.apply(incident, caller.comment_author(), now)?;
+        Ok(incident.clone())
+    });
+    match result {
+        Ok(incident) => entity_response(&state, &incident),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A validated PATCH body. Shared by the API and the control API's "change it as in the portal".
+pub(crate) struct IncidentUpdate {
+    status: Option<IncidentStatus>,
+    assigned_to: Option<Option<String>>,
+    classification: Option<Classification>,
+    determination: Option<Determination>,
+    tags: Option<Vec<String>>,
+    comment: Option<String>,
+}
+
+fn invalid_body(message: String) -> DefenderError {
+    DefenderError::bad_request("InvalidRequestBody", message)
+}
+
+fn enum_field<T: ApiEnum>(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, DefenderError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => T::parse(text).map(Some).ok_or_else(|| {
+            let allowed: Vec<&str> = T::ALL.iter().map(|value| value.as_str()).collect();
+            invalid_body(format!(
+                "Invalid value '{text}' for {name}. Allowed values: {}.",
+                allowed.join(", ")
+            ))
+        }),
+        Some(other) => Err(invalid_body(format!(
+            "{name} must be a string, not {other}"
+        ))),
+    }
+}
+
+impl IncidentUpdate {
+    pub(crate) fn parse(body: &[u8]) -> Result<IncidentUpdate, DefenderError> {
+        let body: Map<String, Value> = serde_json::from_slice(body)
+            .map_err(|error| invalid_body(format!("Request body is incorrect: {error}")))?;
+        let allowed = [
+            "status",
+            "assignedTo",
+            "classification",
+            "determination",
+            "tags",
+            "comment",
+        ];
+        if let Some(unknown) = body.keys().find(|key| !allowed.contains(&key.as_str())) {
+            return Err(invalid_body(format!(
+                "Request body is incorrect: unknown property '{unknown}'. Body parameters are case-sensitive: {}.",
+                allowed.join(", ")
+            )));
+        }
+        let text = |name: &str| match body.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(text)) => Ok(Some(Some(text.clone()))),
+            Some(other) => Err(invalid_body(format!(
+                "{name} must be a string, not {other}"
+            ))),
+        };
+        let tags = match body.get("tags") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().map(str::to_owned).ok_or_else(|| {
+                            invalid_body(format!("tags must be strings, not {item}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(other) => Err(invalid_body(format!(
+                "tags must be a list of strings, not {other}"
+            )))?,
+        };
+        Ok(IncidentUpdate {
+            status: enum_field(&body, "status")?,
+            assigned_to: text("assignedTo")?,
+            classification: enum_field(&body, "classification")?,
+            determination: enum_field(&body, "determination")?,
+            tags,
+            comment: text("comment")?
+                .flatten()
+                .filter(|comment| !comment.is_empty()),
+        })
+    }
+
+    /// Applies the update, or changes nothing and says why the combination is invalid.
+    pub(crate) fn apply(
+        self,
+        incident: &mut Incident,
+        author: &str,
+        now: Timestamp,
+    ) -> Result<(), DefenderError> {
+        let classification = self.classification.unwrap_or(incident.classification);
+        let determination = match (self.determination, self.classification) {
+            (Some(determination), _) => determination,
+            (None, Some(changed))
+                if !changed.determinations().contains(&incident.determination) =>
+            {
+                changed.default_determination()
+            }
+            (None, _) => incident.determination,
+        };
+        if !classification.determinations().contains(&determination) {
+            let allowed: Vec<&str> = classification
+                .determinations()
+                .iter()
+                .map(|value| value.as_str())
+                .collect();
+            return Err(DefenderError::bad_request(
+                "BadRequest",
+                format!(
+                    "Determination '{}' is not valid for classification '{}'. Valid determinations: {}.",
+                    determination.as_str(),
+                    classification.as_str(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        incident.classification = classification;
+        incident.determination = determination;
+        if let Some(assigned_to) = self.assigned_to {
+            incident.assigned_to = assigned_to;
+        }
+        if let Some(tags) = self.tags {
+            incident.tags = tags;
+        }
+        if let Some(comment) = self.comment {
+            incident.comments.push(Comment {
+                comment,
+                created_by: author.to_owned(),
+                created_time: now,
+            });
+        }
+        if let Some(status) = self.status {
+            incident.status = status;
+            for alert in &mut incident.alerts {
+                match status {
+                    IncidentStatus::Resolved => {
+                        alert.status = "Resolved";
+                        alert.resolved_time.get_or_insert(now);
+                    }
+                    IncidentStatus::Active | IncidentStatus::InProgress
+                        if alert.status == "Resolved" =>
+                    {
+                        alert.status = "New";
+                        alert.resolved_time = None;
+                    }
+                    _ => {}
+                }
+                alert.last_updated_time = now;
+            }
+        }
+        incident.last_update_time = now;
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+//! The `$filter` language of the incidents API: comparisons on `createdTime`, `lastUpdateTime`,
+//! `status` and `assignedTo` joined by `and`
+//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>). It is where the plugin's fetch
+//! cursor and user input meet the API, so the emulator accepts what Defender accepts — unquoted
+//! ISO-8601 instants (seven-digit fractions included), OData string literals with `''` for an
+//! apostrophe — and refuses the rest with Defender's `ODataError`.
+
+use jiff::Timestamp;
+
+use super::clock::parse_time;
+use super::model::{ApiEnum, Incident, IncidentStatus};
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid OData query: {0}")]
+pub(crate) struct FilterError(String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    CreatedTime,
+    LastUpdateTime,
+    Status,
+    AssignedTo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comparison {
+    Equal,
+    NotEqual,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Condition {
+    Time(Field, Comparison, Timestamp),
+    Status(Comparison, IncidentStatus),
+    AssignedTo(Comparison, Option<String>),
+}
+
+/// A parsed `$filter`: every condition must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct IncidentFilter {
+    conditions: Vec<Condition>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Text(String),
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
+    let mut tokens = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&character) = chars.peek() {
+        match character {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' => {
+                chars.next();
+                tokens.push(if character == '(' {
+                    Token::Open
+                } else {
+                    Token::Close
+                });
+            }
+            '\'' => {
+                chars.next();
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some('\'') if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                            value.push('\'');
+                        }
+                        Some('\'') => break,
+                        Some(other) => value.push(other),
+                        None => {
+                            return Err(FilterError(format!(
+                                "unterminated string literal in '{text}'"
+                            )));
+                        }
+                    }
+                }
+                tokens.push(Token::Text(value));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || c == '(' || c == ')' || c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                tokens.push(Token::Word(word));
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+impl IncidentFilter {
+    pub(crate) fn parse(text: &str) -> Result<IncidentFilter, FilterError> {
+        let tokens = tokenize(text)?;
+        let mut position = 0;
+        let mut conditions = Vec::new();
+        parse_conjunction(&tokens, &mut position, &mut conditions)?;
+        if let Some(extra) = tokens.get(position) {
+            return Err(FilterError(format!(
+                "syntax error at {extra:?} in '{text}'"
+            )));
+        }
+        Ok(IncidentFilter { conditions })
+    }
+
+    pub(crate) fn matches(&self, incident: &Incident) -> bool {
+        self.conditions.iter().all(|condition| match condition {
+            Condition::Time(field, comparison, value) => {
+                let time = match field {
+                    Field::LastUpdateTime => incident.last_update_time,
+                    _ => incident.created_time,
+                };
+                holds(*comparison, time.cmp(value))
+            }
+            Condition::Status(comparison, status) => {
+                holds(*comparison, incident.status.as_str().cmp(status.as_str()))
+            }
+            Condition::AssignedTo(comparison, owner) => {
+                let same = match (&incident.assigned_to, owner) {
+                    (Some(assigned), Some(owner)) => assigned.eq_ignore_ascii_case(owner),
+                    (None, None) => true,
+                    _ => false,
+                };
+                same == (*comparison == Comparison::Equal)
+            }
+        })
+    }
+}
+
+fn holds(comparison: Comparison, ordering: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match comparison {
+        Comparison::Equal => ordering == Equal,
+        Comparison::NotEqual => ordering != Equal,
+        Comparison::Greater => ordering == Greater,
+        Comparison::GreaterOrEqual => ordering != Less,
+        Comparison::Less => ordering == Less,
+        Comparison::LessOrEqual => ordering != Greater,
+    }
+}
+
+fn parse_conjunction(
+    tokens: &[Token],
+    position: &mut usize,
+    conditions: &mut Vec<Condition>,
+) -> Result<(), FilterError> {
+    loop {
+        if tokens.get(*position) == Some(&Token::Open) {
+            *position += 1;
+            parse_conjunction(tokens, position, conditions)?;
+            if tokens.get(*position) != Some(&Token::Close) {
+                return Err(FilterError("')' or operator expected".into()));
+            }
+            *position += 1;
+        } else {
+            conditions.push(parse_condition(tokens, position)?);
+        }
+        match tokens.get(*position) {
+            Some(Token::Word(word)) if word == "and" => *position += 1,
+            Some(Token::Word(word)) if word == "or" => {
+                return Err(FilterError(
+                    "the 'or' operator is not supported on incidents; use 'and'".into(),
+                ));
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+fn parse_condition(tokens: &[Token], position: &mut usize) -> Result<Condition, FilterError> {
+    let field = match tokens.get(*position) {
+        Some(Token::Word(name)) => match name.as_str() {
+            "createdTime" => Field::CreatedTime,
+            "lastUpdateTime" => Field::LastUpdateTime,
+            "status" => Field::Status,
+            "assignedTo" => Field::AssignedTo,
+            other => {
+                return Err(FilterError(format!(
+                    "Could not find a property named '{other}' on type 'Incident', or filtering on it is not supported. Supported: createdTime, lastUpdateTime, status, assignedTo."
+                )));
+            }
+        },
+        other => {
+            return Err(FilterError(format!(
+                "property name expected, found {other:?}"
+            )));
+        }
+    };
+    let comparison = match tokens.get(*position + 1) {
+        Some(Token::Word(operator)) => match operator.as_str() {
+            "eq" => Comparison::Equal,
+            "ne" => Comparison::NotEqual,
+            "gt" => Comparison::Greater,
+            "ge" => Comparison::GreaterOrEqual,
+            "lt" => Comparison::Less,
+            "le" => Comparison::LessOrEqual,
+            other => return Err(FilterError(format!("unknown operator '{other}'"))),
+        },
+        other => {
+            return Err(FilterError(format!(
+                "operator expected after property, found {other:?}"
+            )));
+        }
+    };
+    let value = tokens
+        .get(*position + 2)
+        .ok_or_else(|| FilterError("value expected after operator".into()))?;
+    *position += 3;
+    match (field, value) {
+        (Field::CreatedTime | Field::LastUpdateTime, Token::Word(literal)) => {
+            let time = parse_time(literal).ok_or_else(|| {
+                FilterError(format!(
+                    "'{literal}' is not a valid Edm.DateTimeOffset literal"
+                ))
+            })?;
+            Ok(Condition::Time(field, comparison, time))
+        }
+        (Field::CreatedTime | Field::LastUpdateTime, _) => Err(FilterError(format!(
+            "A binary operator with incompatible types was detected. Found operand types 'Edm.DateTimeOffset' and 'Edm.String' for operator kind '{comparison:?}'."
+        ))),
+        (Field::Status | Field::AssignedTo, _)
+            if !matches!(comparison, Comparison::Equal | Comparison::NotEqual) =>
+        {
+            Err(FilterError(format!(
+                "the operator '{comparison:?}' is not supported on {field:?}; use eq or ne"
+            )))
+        }
+        (Field::Status, Token::Text(text)) => IncidentStatus::parse(text)
+            .map(|status| Condition::Status(comparison, status))
+            .ok_or_else(|| {
+                FilterError(format!(
+                    "The string '{text}' is not a valid enumeration type constant."
+                ))
+            }),
+        (Field::AssignedTo, Token::Text(text)) => {
+            Ok(Condition::AssignedTo(comparison, Some(text.clone())))
+        }
+        (Field::AssignedTo, Token::Word(word)) if word == "null" => {
+            Ok(Condition::AssignedTo(comparison, None))
+        }
+        (_, other) => Err(FilterError(format!(
+            "a string literal in single quotes was expected, found {other:?}"
+        ))),
+    }
+}
+
+/// Percent-encodes a query parameter value (everything but RFC 3986's unreserved characters), for
+/// the absolute `@odata.nextLink`.
+pub(crate) fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times_with_seven_digit_fractions() {
+        let filter = IncidentFilter::parse("createdTime gt 2025-01-14T11:11:11.1234567Z and lastUpdateTime le 2025-02-01T00:00:00Z").unwrap();
+        assert_eq!(filter.conditions.len(), 2);
+        assert!(
+            matches!(filter.conditions[0], Condition::Time(Field::CreatedTime, Comparison::Greater, time) if time.subsec_nanosecond() == 123_456_700)
+        );
+    }
+
+    #[test]
+    fn doubled_apostrophes_are_one() {
+        let filter = IncidentFilter::parse(
+            "assignedTo eq 'shannon.o''brien@contoso.com' and status eq 'Active'",
+        )
+        .unwrap();
+        assert_eq!(
+            filter.conditions[0],
+            Condition::AssignedTo(
+                Comparison::Equal,
+                Some("shannon.o'brien@contoso.com".into())
+            )
+        );
+    }
+
+    #[test]
+    fn refuses_what_defender_refuses() {
+        for bad in [
+            "severity eq 'High'",
+            "status eq 'Open'",
+            "status gt 'Active'",
+            "createdTime gt '2025-01-01T00:00:00Z'",
+            "createdTime gt yesterday",
+            "status eq 'Active' or status eq 'Resolved'",
+            "assignedTo eq 'o'brien@contoso.com'",
+            "status eq",
+        ] {
+            assert!(IncidentFilter::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn encodes_next_link_values() {
+        assert_eq!(
+            encode_query_value("status eq 'Active'"),
+            "status%20eq%20%27Active%27"
+        );
+    }
+}
