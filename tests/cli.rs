@@ -248,10 +248,7 @@ fn debug_logging_goes_to_stderr_only() {
 
 #[test]
 fn commands_without_a_handler_yet_fail_plainly_without_faking_success() {
-    for command in [
-        "fetch-incidents",
-        "microsoft-365-defender-incidents-list",
-    ] {
+    for command in ["fetch-incidents"] {
         let result = run(&json!({"command": command}));
         assert_eq!(result.code, 1, "{command}");
         assert!(

@@ -15,6 +15,9 @@ use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
 use crate::auth::Session;
 use crate::http::{host_of, transport_cause};
 
+/// The most memory reserved up front for an answer, whatever its `Content-Length` claims.
+const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
+
 /// One request to send, perhaps several times.
 pub struct Call<'q> {
     pub method: Method,
@@ -152,18 +155,28 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| self.transport_error(call, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        // Chunks go straight into one buffer sized from `Content-Length`: a hunting answer can
+        // be 50 MB, and collecting chunks first would hold it twice.
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATION);
+        let mut body = Vec::with_capacity(expected as usize);
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.transport_error(call, &e))?;
+            .map_err(|e| self.transport_error(call, &e))?
+        {
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let detail = describe_error_body(&body);
         if status == StatusCode::TOO_MANY_REQUESTS {

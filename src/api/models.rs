@@ -7,11 +7,10 @@
 //! ([`Field`]), and fields the API adds tomorrow land in `extra` and are written out again.
 //! Fields are declared in the order the API sends them, so a round trip keeps that order too.
 
-use std::fmt;
-
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A field the API may send with a value, as `null`, or not at all. XSOAR's readable output
@@ -264,14 +263,69 @@ pub struct IncidentChanges {
     pub comment: Option<String>,
 }
 
+/// Which determinations go with which classification, from the update API's documentation
+/// (<https://learn.microsoft.com/defender-xdr/api-update-incidents>); the API refuses other pairs.
+const VERDICTS: [(&str, &[&str]); 4] = [
+    (
+        "TruePositive",
+        &[
+            "MultiStagedAttack",
+            "MaliciousUserActivity",
+            "Malware",
+            "Phishing",
+            "CompromisedAccount",
+            "UnwantedSoftware",
+            "Other",
+        ],
+    ),
+    (
+        "InformationalExpectedActivity",
+        &[
+            "SecurityTesting",
+            "LineOfBusinessApplication",
+            "ConfirmedActivity",
+            "Other",
+        ],
+    ),
+    (
+        "FalsePositive",
+        &["NotMalicious", "NoEnoughDataToValidate", "Other"],
+    ),
+    ("Unknown", &["NotAvailable"]),
+];
+
+/// The determinations allowed with `classification`; none for an unknown classification.
+pub fn allowed_determinations(classification: &str) -> Option<&'static [&'static str]> {
+    VERDICTS
+        .iter()
+        .find(|(name, _)| *name == classification)
+        .map(|(_, allowed)| *allowed)
+}
+
+/// The whole table, for messages: `TruePositive: MultiStagedAttack, …; Unknown: NotAvailable`.
+pub fn verdict_table() -> String {
+    VERDICTS
+        .iter()
+        .map(|(classification, allowed)| format!("{classification}: {}", allowed.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The answer of `POST /api/advancedhunting/run`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HuntingResponse {
     #[serde(default)]
     pub schema: Vec<SchemaColumn>,
-    #[serde(default)]
-    pub results: Vec<Map<String, Value>>,
+    /// The rows, a JSON array of objects, kept as the text the API sent: there can be 100,000
+    /// of them, and the output passes them on unchanged.
+    #[serde(default = "no_rows")]
+    pub results: Box<RawValue>,
+}
+
+fn no_rows() -> Box<RawValue> {
+    // A literal that is valid JSON.
+    RawValue::from_string("[]".to_owned()).expect("[] is JSON")
 }
 
 /// One column of a hunting result.
@@ -281,12 +335,6 @@ pub struct SchemaColumn {
     pub name: String,
     #[serde(default, rename = "Type")]
     pub kind: Option<String>,
-}
-
-impl fmt::Display for SchemaColumn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
-    }
 }
 
 #[cfg(test)]
