@@ -155,7 +155,7 @@ pub(crate) async fn list(
     .into_response()
 }
 
-fn not_found(id: &str) -> DefenderError {
+pub(crate) fn not_found(id: &str) -> DefenderError {
     DefenderError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
