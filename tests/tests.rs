@@ -1,6 +1,8 @@
-//! The integration tests: one binary, run against the real executable.
+//! The integration tests: one binary, run against the real executable and the emulator.
 
 mod cli;
 mod contract_files;
 mod emulator;
+mod replay;
+mod sign_in;
 mod support;

@@ -29,9 +29,9 @@ pub enum SignInError {
     )]
     NoDeviceCode,
     #[error(
-        "The sign-in is not finished yet: the user has not entered the code. Run !microsoft-365-defender-auth-complete again once they have{until}."
+        "The sign-in is not finished yet: the user has not entered the code. Run !microsoft-365-defender-auth-complete again once they have; the code stays valid for 15 minutes after auth-start."
     )]
-    StillWaiting { until: String },
+    StillWaiting,
     #[error(
         "The user declined the sign-in request. Run !microsoft-365-defender-auth-start to start a new sign-in."
     )]
