@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
+use super::odata::UserOptions;
 use super::retry::{Deadline, Replay};
 use super::{ApiError, odata};
 use crate::auth::Session;
@@ -112,7 +113,12 @@ fn without_annotations(mut incident: Incident) -> Incident {
 impl IncidentsBackend for DefenderApi<'_, '_> {
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
         let mut incidents: Vec<Incident> = Vec::new();
-        if query.limit == 0 {
+        // A user's own `$top` is how many they want, not a page size to repeat.
+        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
+            Some(top) => top.min(query.limit),
+            None => query.limit,
+        };
+        if limit == 0 {
             return Ok(incidents);
         }
         let mut options = first_page_options(query);
@@ -125,9 +131,9 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 .and_then(|(_, top)| top.parse::<usize>().ok());
             let page = self.get_page(url, &options).await?;
             let received = page.value.len();
-            let wanted = query.limit - incidents.len();
+            let wanted = limit - incidents.len();
             incidents.extend(page.value.into_iter().take(wanted));
-            if incidents.len() >= query.limit || received == 0 {
+            if incidents.len() >= limit || received == 0 {
                 break;
             }
             // The service's own link to the next page is the surest way on; without one, a
@@ -142,7 +148,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
             }
             skip += received;
             url = self.client.url("/api/incidents")?;
-            options = page_options(query, skip, query.limit - incidents.len());
+            options = page_options(query, skip, limit - incidents.len());
         }
         Ok(incidents)
     }
@@ -247,7 +253,7 @@ mod tests {
             50,
         );
         let options = serde_json::json!({"$filter": "severity eq 'High'"});
-        query.odata = Some(odata::UserOptions::from_json(&options).unwrap());
+        query.odata = Some(UserOptions::from_json(&options).unwrap());
         assert_eq!(
             first_page_options(&query),
             [("$filter".to_owned(), "severity eq 'High'".to_owned())]

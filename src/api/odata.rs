@@ -67,7 +67,7 @@ impl UserOptions {
     pub fn from_json(value: &Value) -> Result<UserOptions, String> {
         let Value::Object(options) = value else {
             return Err(format!(
-                "Expected a JSON object of OData query options, such as {{\"$filter\": \"severity eq 'High'\", \"$top\": 10}}, but it is {}.",
+                "Expected a JSON object of OData query options, such as {{\"$filter\": \"status eq 'Active'\", \"$top\": 10}}, but it is {}.",
                 crate::envelope::kind_of(value)
             ));
         };
@@ -93,6 +93,14 @@ impl UserOptions {
 
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
+    }
+
+    /// The `$top` the user asked for, if any: as many incidents as they want in all.
+    pub fn top(&self) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == "$top")
+            .and_then(|(_, value)| value.trim().parse().ok())
     }
 }
 
@@ -168,6 +176,8 @@ mod tests {
                 .unwrap_err()
                 .contains("$filter")
         );
+        let options: Value = serde_json::from_str(r#"{"$top": "7"}"#).unwrap();
+        assert_eq!(UserOptions::from_json(&options).unwrap().top(), Some(7));
         let error = UserOptions::from_json(&Value::from("status eq 'Active'")).unwrap_err();
         assert!(error.contains("JSON object"), "{error}");
     }
