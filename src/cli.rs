@@ -2,7 +2,7 @@
 //! receives exactly one JSON document and a newline (CONTRACT §3); logs go to stderr only.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use tracing::level_filters::LevelFilter;
@@ -142,10 +142,9 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
 }
 
 fn emit(document: &OutputDocument, status: ExitStatus, pretty: bool) -> ExitCode {
-    let line = document.to_line(pretty);
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(line.as_bytes())
+    let mut stdout = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match document
+        .write_line(&mut stdout, pretty)
         .and_then(|()| stdout.flush())
     {
         // A reader that went away is not our failure to report.

@@ -3,6 +3,7 @@
 mod cli;
 mod contract_files;
 mod emulator;
+mod incidents;
 mod replay;
 mod sign_in;
 mod support;
