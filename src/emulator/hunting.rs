@@ -23,7 +23,7 @@ use super::kql::{self, Column, KqlError, QueryOutput, Row, TableSource, Value};
 use super::tables::{AlertRows, HuntingTables};
 
 /// "Results can return up to 100,000 rows."
-pub(crate) const MAX_ROWS: usize = 100_000;
+const MAX_ROWS: usize = 100_000;
 
 struct JsonValue<'a>(&'a Value);
 
