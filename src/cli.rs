@@ -2,11 +2,12 @@
 //! receives exactly one JSON document and a newline (CONTRACT §3); logs go to stderr only.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use tracing::level_filters::LevelFilter;
 
+use crate::emulator::EmulatorOptions;
 use crate::error::ExitStatus;
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
 
@@ -14,14 +15,24 @@ const USAGE: &str = "\
 m365-defender — Microsoft 365 Defender integration for security orchestration platforms
 
 USAGE:
-    m365-defender [--pretty] < envelope.json
+    m365-defender [--pretty] [--sandbox] < envelope.json
+    m365-defender emulator [--port N] [--seed S] [--incidents N]
 
 Reads one JSON command envelope on stdin and writes one JSON output document on stdout.
 
 OPTIONS:
     --pretty     indent the output document for people
+    --sandbox    run the envelope against a built-in emulator of Entra ID and the Defender
+                 API (no tenant needed; demo credentials are filled in when none are given)
     --version    print the version
     --help       print this help
+
+EMULATOR:
+    `m365-defender emulator` serves the emulator on 127.0.0.1 until Ctrl-C, for trying the
+    plugin, developing playbooks offline and walking the device code sign-in in a browser.
+    --port N       port to listen on (default 8765; 0 picks a free one)
+    --seed S       seed of the generated tenant (default 1)
+    --incidents N  number of generated incidents (default 250)
 
 ENVIRONMENT:
     M365D_LOG    log level on stderr: off, error, warn (default), info, debug, trace
@@ -36,30 +47,66 @@ EXIT STATUS:
 #[derive(Debug, Default)]
 struct Options {
     pretty: bool,
+    sandbox: bool,
 }
 
 enum Invocation {
     Run(Options),
+    Emulator { options: EmulatorOptions, port: u16 },
     Help,
     Version,
 }
 
 fn parse(args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
+    let mut args = args.peekable();
+    if args.peek().and_then(|a| a.to_str()) == Some("emulator") {
+        args.next();
+        return parse_emulator(args);
+    }
     let mut options = Options::default();
     for arg in args {
         match arg.to_str() {
             Some("--pretty") => options.pretty = true,
+            Some("--sandbox") => options.sandbox = true,
             Some("--help" | "-h") => return Ok(Invocation::Help),
             Some("--version" | "-V") => return Ok(Invocation::Version),
-            _ => {
-                return Err(format!(
-                    "unknown option {:?}; run `m365-defender --help` for usage",
-                    arg
-                ));
-            }
+            _ => return Err(unknown(&arg)),
         }
     }
     Ok(Invocation::Run(options))
+}
+
+fn parse_emulator(mut args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
+    let mut options = EmulatorOptions::default();
+    let mut port = 8765;
+    while let Some(arg) = args.next() {
+        let flag = arg.to_str().unwrap_or_default().to_owned();
+        if matches!(flag.as_str(), "--help" | "-h") {
+            return Ok(Invocation::Help);
+        }
+        let value = args
+            .next()
+            .and_then(|v| v.into_string().ok())
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |what: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{what} must be a whole number, got {value:?}"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                port = u16::try_from(number("--port")?).map_err(|_| "--port is at most 65535")?
+            }
+            "--seed" => options.seed = number("--seed")?,
+            "--incidents" => options.incidents = number("--incidents")? as usize,
+            _ => return Err(unknown(&arg)),
+        }
+    }
+    Ok(Invocation::Emulator { options, port })
+}
+
+fn unknown(arg: &OsString) -> String {
+    format!("unknown option {arg:?}; run `m365-defender --help` for usage")
 }
 
 /// The program: returns the exit status.
@@ -67,6 +114,15 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
     init_logging();
     let options = match parse(args) {
         Ok(Invocation::Run(options)) => options,
+        Ok(Invocation::Emulator { options, port }) => {
+            return match crate::emulator::run_until_interrupted(options, port) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("m365-defender emulator: {e}");
+                    ExitCode::from(ExitStatus::CommandFailed as u8)
+                }
+            };
+        }
         Ok(Invocation::Help) => return print_text(USAGE),
         Ok(Invocation::Version) => {
             return print_text(&format!("m365-defender {}\n", env!("CARGO_PKG_VERSION")));
@@ -81,15 +137,14 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
             return emit(&document, ExitStatus::UnusableEnvelope, false);
         }
     };
-    let (document, status) = crate::handle(io::stdin().lock());
+    let (document, status) = crate::handle(io::stdin().lock(), options.sandbox);
     emit(&document, status, options.pretty)
 }
 
 fn emit(document: &OutputDocument, status: ExitStatus, pretty: bool) -> ExitCode {
-    let line = document.to_line(pretty);
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(line.as_bytes())
+    let mut stdout = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match document
+        .write_line(&mut stdout, pretty)
         .and_then(|()| stdout.flush())
     {
         // A reader that went away is not our failure to report.

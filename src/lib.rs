@@ -14,9 +14,11 @@ pub mod emulator;
 pub mod envelope;
 pub mod error;
 pub mod fetch;
+pub mod graph;
 pub mod http;
 pub mod markdown;
 pub mod output;
+pub mod sandbox;
 pub mod schema;
 
 use std::io::Read;
@@ -28,10 +30,11 @@ use crate::envelope::Envelope;
 use crate::error::{Error, ExitStatus};
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
 
-/// Reads one envelope from `input`, runs it, and returns the document to print and the exit
-/// status. Never panics on any input.
-pub fn handle(input: impl Read) -> (OutputDocument, ExitStatus) {
+/// Reads one envelope from `input`, runs it (against an in-process emulator when `sandbox`),
+/// and returns the document to print and the exit status. Never panics on any input.
+pub fn handle(input: impl Read, sandbox: bool) -> (OutputDocument, ExitStatus) {
     match Envelope::read_from(input) {
+        Ok(envelope) if sandbox => sandbox::run(envelope),
         Ok(envelope) => run_envelope(envelope),
         Err(error) => {
             let error = Error::from(error);

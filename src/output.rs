@@ -2,8 +2,13 @@
 //! it. Field names and their order follow CommonServerPython's `CommandResults.to_context()`,
 //! because playbooks and the platform's entry parser read them by those exact names.
 
+use std::io::{self, Write};
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Everything one run hands back to the platform.
@@ -73,9 +78,12 @@ pub struct Entry {
     #[schemars(schema_with = "note_type_schema")]
     pub Type: EntryType,
     pub ContentsFormat: String,
-    pub Contents: Value,
+    #[schemars(with = "Value")]
+    pub Contents: Json,
     pub HumanReadable: String,
-    pub EntryContext: Map<String, Value>,
+    #[schemars(with = "Map<String, Value>")]
+    #[serde(serialize_with = "serialize_pairs")]
+    pub EntryContext: Vec<(String, Json)>,
     pub IndicatorTimeline: Vec<Value>,
     pub IgnoreAutoExtract: bool,
     pub Note: bool,
@@ -84,13 +92,13 @@ pub struct Entry {
 
 impl Entry {
     /// A note entry with readable Markdown and raw contents, and no context.
-    pub fn note(human_readable: impl Into<String>, contents: Value) -> Entry {
+    pub fn note(human_readable: impl Into<String>, contents: impl Into<Json>) -> Entry {
         Entry {
             Type: EntryType::Note,
             ContentsFormat: "json".to_owned(),
-            Contents: contents,
+            Contents: contents.into(),
             HumanReadable: human_readable.into(),
-            EntryContext: Map::new(),
+            EntryContext: Vec::new(),
             IndicatorTimeline: Vec::new(),
             IgnoreAutoExtract: false,
             Note: false,
@@ -99,11 +107,59 @@ impl Entry {
     }
 
     /// Adds `outputs` to the context under `prefix`, merged by `key_field`.
-    pub fn with_context(mut self, prefix: &str, key_field: &str, outputs: Value) -> Entry {
+    pub fn with_context(
+        mut self,
+        prefix: &str,
+        key_field: &str,
+        outputs: impl Into<Json>,
+    ) -> Entry {
         self.EntryContext
-            .insert(context_key(prefix, key_field), outputs);
+            .push((context_key(prefix, key_field), outputs.into()));
         self
     }
+}
+
+/// A JSON value in an entry: parsed, or kept as the text an API sent. A large answer (a hunting
+/// result of 100,000 rows) passes through as text, never held as `Value`s, and one copy of it
+/// serves both `Contents` and `EntryContext`.
+#[derive(Debug, Clone)]
+pub enum Json {
+    Value(Value),
+    /// Shared text; the `Box` is the allocation the text was parsed into, so sharing it copies
+    /// nothing.
+    Text(Arc<Box<RawValue>>),
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Json {
+        Json::Value(value)
+    }
+}
+
+impl From<Box<RawValue>> for Json {
+    fn from(text: Box<RawValue>) -> Json {
+        Json::Text(Arc::new(text))
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Value(value) => value.serialize(serializer),
+            Json::Text(text) => text.serialize(serializer),
+        }
+    }
+}
+
+fn serialize_pairs<S: serde::Serializer>(
+    pairs: &[(String, Json)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (key, value) in pairs {
+        map.serialize_entry(key, value)?;
+    }
+    map.end()
 }
 
 /// The short entry XSOAR's mirroring consumes: an incident's new notes, close and reopen
@@ -177,28 +233,17 @@ pub fn context_key(prefix: &str, key_field: &str) -> String {
 }
 
 impl OutputDocument {
-    /// Serializes the document followed by the newline the contract requires.
-    pub fn to_line(&self, pretty: bool) -> String {
-        let mut text = if pretty {
-            serde_json::to_string_pretty(self)
+    /// Writes the document followed by the newline the contract requires, straight into `out`:
+    /// a document can be hundreds of megabytes (a large hunting result), which are not copied
+    /// into one string first. Serializing strings, numbers, maps and raw JSON cannot fail, so
+    /// only the writer can stop the document midway.
+    pub fn write_line(&self, out: &mut impl Write, pretty: bool) -> io::Result<()> {
+        if pretty {
+            serde_json::to_writer_pretty(&mut *out, self)?;
         } else {
-            serde_json::to_string(self)
+            serde_json::to_writer(&mut *out, self)?;
         }
-        .unwrap_or_else(|e| {
-            // Serializing `Value`s and strings cannot fail; should it ever, the platform still
-            // gets a well-formed document that says so.
-            let fallback = OutputDocument {
-                results: vec![ResultItem::Error(ErrorEntry::new(format!(
-                    "The output could not be serialized: {e}"
-                )))],
-                integration_context: self.integration_context.clone(),
-                last_run: None,
-                incidents: None,
-            };
-            serde_json::to_string(&fallback).unwrap_or_default()
-        });
-        text.push('\n');
-        text
+        out.write_all(b"\n")
     }
 }
 

@@ -114,7 +114,8 @@ impl Tenant {
         let mut faults: Vec<Value> = (0..pass)
             .map(|_| json!({"method": "GET", "path": path, "delay_ms": 0}))
             .collect();
-        faults.push(json!({"method": "GET", "path": path, "status": status, "times": 10}));
+        // Three times: the client's retries (three attempts) all fail too.
+        faults.push(json!({"method": "GET", "path": path, "status": status, "times": 3}));
         self.control("POST", "/_emulator/faults", Value::Array(faults));
     }
 

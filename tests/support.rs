@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use m365_defender::emulator::{Emulator, EmulatorOptions};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -85,4 +87,128 @@ pub fn assert_valid_output(document: &Value) {
         "output does not match schemas/output.schema.json:\n{}\n{document:#}",
         errors.join("\n")
     );
+}
+
+/// Start time of test emulators unless a test says otherwise: fixed, so the seeded tenant's
+/// timestamps, and so the expected outputs, never change.
+pub const DEFAULT_START: &str = "2026-01-15T12:00:00Z";
+
+/// How a test's emulator starts.
+#[derive(Deserialize, Default)]
+pub struct EmulatorSettings {
+    pub seed: Option<u64>,
+    pub incidents: Option<usize>,
+    pub start_time: Option<String>,
+    pub access_token_lifetime_secs: Option<u64>,
+    pub throttling: Option<bool>,
+    /// The clock stands still unless a step moves it (default), so every time the emulator
+    /// writes is the same in every run.
+    pub frozen: Option<bool>,
+}
+
+/// One running emulator, on its own runtime thread so the blocking test can drive the binary.
+pub struct RunningEmulator {
+    pub base_url: String,
+    runtime: tokio::runtime::Runtime,
+    emulator: Option<Emulator>,
+}
+
+impl RunningEmulator {
+    pub fn start(settings: &EmulatorSettings) -> RunningEmulator {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        // "now" is for cases that must agree with the real clock (signed client assertions).
+        let start_time = match settings.start_time.as_deref().unwrap_or(DEFAULT_START) {
+            "now" => None,
+            time => Some(
+                time.parse()
+                    .expect("start_time is an RFC 3339 time or \"now\""),
+            ),
+        };
+        let defaults = EmulatorOptions::default();
+        let options = EmulatorOptions {
+            seed: settings.seed.unwrap_or(defaults.seed),
+            incidents: settings.incidents.unwrap_or(defaults.incidents),
+            start_time,
+            access_token_lifetime_secs: settings
+                .access_token_lifetime_secs
+                .unwrap_or(defaults.access_token_lifetime_secs),
+            throttling: settings.throttling.unwrap_or(defaults.throttling),
+            ..defaults
+        };
+        let emulator = runtime
+            .block_on(Emulator::start(options, 0))
+            .expect("the emulator starts");
+        let running = RunningEmulator {
+            base_url: emulator.base_url(),
+            runtime,
+            emulator: Some(emulator),
+        };
+        let frozen = settings.frozen.unwrap_or(true);
+        running.call("POST", "/_emulator/clock", Some(&json!({"frozen": frozen})));
+        running
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let url = format!("{}{path}", self.base_url);
+        let method: reqwest::Method = method.parse().expect("an HTTP method");
+        self.runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let mut request = client.request(method, &url);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.expect("the emulator answers");
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            assert!(
+                status.is_success(),
+                "control call {url} failed: {status} {text}"
+            );
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        })
+    }
+
+    /// What the emulator received, excluding its own control API, as `METHOD path?query`,
+    /// followed by the sign-in form's grant type, client and scope (which show the flow used).
+    pub fn requests(&self) -> Vec<String> {
+        let log = self.call("GET", "/_emulator/requests", None);
+        log.as_array()
+            .expect("the request log is an array")
+            .iter()
+            .filter(|r| {
+                !r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("/_emulator")
+            })
+            .map(|r| {
+                let query = r["query"].as_str().unwrap_or_default();
+                let path = r["path"].as_str().unwrap_or_default();
+                let method = r["method"].as_str().unwrap_or_default();
+                let mut line = if query.is_empty() {
+                    format!("{method} {path}")
+                } else {
+                    format!("{method} {path}?{query}")
+                };
+                for field in ["grant_type", "client_id", "scope"] {
+                    if let Some(value) = r["form"][field].as_str() {
+                        line.push_str(&format!(" {field}={value}"));
+                    }
+                }
+                line
+            })
+            .collect()
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
 }

@@ -1,7 +1,11 @@
-//! The integration tests: one binary, run against the real executable.
+//! The integration tests: one binary, run against the real executable and the emulator.
 
 mod cli;
 mod contract_files;
 mod emulated;
+mod emulator;
 mod fetch;
+mod incidents;
+mod replay;
+mod sign_in;
 mod support;

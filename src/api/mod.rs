@@ -1,15 +1,23 @@
-//! The Microsoft 365 Defender API client: every request carries a bearer token from the
-//! [`Session`]; a 401 gets one fresh token and one retry; Microsoft's error answers become
+//! Talking to the incidents service. Commands use the [`IncidentsBackend`] interface; behind it
+//! sits the Microsoft 365 Defender API client ([`DefenderApi`]). Every request goes through
+//! [`client::ApiClient`]: bearer token, one renewal after a 401, retries for throttling and
+//! transient failures within the command's deadline, and Microsoft's error answers turned into
 //! messages in XSOAR's wording with Microsoft's own code and message added.
 
-use std::time::Duration;
+pub mod backend;
+pub mod client;
+pub mod defender;
+pub mod models;
+pub mod odata;
+pub mod retry;
 
-use reqwest::{Method, StatusCode};
-use serde::Deserialize;
-use serde_json::Value;
+pub use backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, TimeBound};
+pub use defender::DefenderApi;
 
-use crate::auth::{Session, SignInError};
-use crate::http::{host_of, transport_cause};
+use jiff::Timestamp;
+use reqwest::StatusCode;
+
+use crate::auth::SignInError;
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +28,32 @@ pub enum ApiError {
     Unreachable { host: String, cause: String },
     #[error("{}", status_message(*status, detail))]
     Status { status: u16, detail: String },
+    #[error("{}", throttled_message(detail, *retry_at))]
+    Throttled {
+        detail: String,
+        /// When the service said to come back, if it did.
+        retry_at: Option<Timestamp>,
+    },
+    #[error(
+        "The Microsoft 365 Defender API at {host} did not answer within the command's timeout of {seconds} seconds.{} Try again later, or give the command a larger `timeout`.",
+        if *maybe_applied { " The change may have been made even so: check the incident before running the command again." } else { "" }
+    )]
+    TimedOut {
+        host: String,
+        seconds: u64,
+        /// The request changed something and may have arrived.
+        maybe_applied: bool,
+    },
     #[error(
         "The Microsoft 365 Defender API answered with something that is not the JSON it documents: {0}."
     )]
     Malformed(String),
+    #[error(
+        "The API's link to the next page points to {link_host}, not to the configured API host {api_host}; it was not followed, so the bearer token stays with the API. Check the Server URL parameter."
+    )]
+    ForeignNextLink { link_host: String, api_host: String },
+    #[error("The Server URL parameter is not usable: {0}.")]
+    BadBaseUrl(String),
 }
 
 /// XSOAR's "Error in API call [<status>] - <reason>", then what Microsoft said.
@@ -35,101 +65,39 @@ fn status_message(status: u16, detail: &str) -> String {
     format!("Error in API call [{status}] - {reason}\n{detail}")
 }
 
-/// Microsoft's error body: `{"error": {"code": …, "message": …}}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
+/// XSOAR's wording for the 429, then when to come back.
+fn throttled_message(detail: &str, retry_at: Option<Timestamp>) -> String {
+    let when = match retry_at {
+        Some(at) => format!("try again after {}", at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        None => "try again in a minute".to_owned(),
+    };
+    format!(
+        "{}\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; {when}.",
+        status_message(429, detail)
+    )
 }
 
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What a failed answer's body says, worded for a person.
-fn describe_error_body(body: &[u8]) -> String {
-    if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
-        return match (error.code, error.message) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(text), None) | (None, Some(text)) => text,
-            (None, None) => "no error details were given".to_owned(),
+    #[test]
+    fn messages_keep_xsoar_wording_and_say_what_to_do() {
+        let error = ApiError::Status {
+            status: 404,
+            detail: "NotFound: Incident 999 was not found".into(),
         };
-    }
-    crate::auth::describe_body(body)
-}
-
-/// A client for one command run.
-pub struct DefenderApi<'s, 'a> {
-    session: &'s mut Session<'a>,
-    base: String,
-    timeout: Duration,
-}
-
-impl<'s, 'a> DefenderApi<'s, 'a> {
-    /// `timeout` bounds each request.
-    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> DefenderApi<'s, 'a> {
-        let base = session.config().endpoints.api_base.clone();
-        DefenderApi {
-            session,
-            base,
-            timeout,
-        }
-    }
-
-    /// Sends one request and returns the JSON answer.
-    pub async fn send_json(
-        &mut self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-    ) -> Result<Value, ApiError> {
-        let url = format!("{}{path}", self.base);
-        let mut token = self.session.access_token().await?;
-        let mut renewed = false;
-        loop {
-            let mut request = self
-                .session
-                .http()
-                .request(method.clone(), &url)
-                .timeout(self.timeout)
-                .bearer_auth(token.secret());
-            if !query.is_empty() {
-                request = request.query(query);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = request.send().await.map_err(|e| ApiError::Unreachable {
-                host: host_of(&url),
-                cause: transport_cause(&e),
-            })?;
-            let status = response.status();
-            let bytes = response.bytes().await.map_err(|e| ApiError::Unreachable {
-                host: host_of(&url),
-                cause: transport_cause(&e),
-            })?;
-            if status == StatusCode::UNAUTHORIZED && !renewed {
-                // The token may have been revoked or expired early: one new token, one retry.
-                tracing::debug!("the API refused the access token; renewing it once");
-                token = self.session.renew().await?;
-                renewed = true;
-                continue;
-            }
-            if !status.is_success() {
-                return Err(ApiError::Status {
-                    status: status.as_u16(),
-                    detail: describe_error_body(&bytes),
-                });
-            }
-            if bytes.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes)
-                .map_err(|_| ApiError::Malformed(crate::auth::describe_body(&bytes)));
-        }
+        assert_eq!(
+            error.to_string(),
+            "Error in API call [404] - Not Found\nNotFound: Incident 999 was not found"
+        );
+        let error = ApiError::Throttled {
+            detail: "TooManyRequests: quota".into(),
+            retry_at: Some("2025-01-10T08:00:33Z".parse().unwrap()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "Error in API call [429] - Too Many Requests\nTooManyRequests: quota\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; try again after 2025-01-10T08:00:33Z."
+        );
     }
 }

@@ -125,6 +125,67 @@ mod tests {
         assert!(x5t("abc").is_err());
     }
 
+    const THUMBPRINT: &str = "6048FC7C5F9329938D7CCC3B85FE113BC920EFDA";
+    const TOKEN_URL: &str = "https://login.example/tenant/oauth2/v2.0/token";
+
+    /// Verifies the signature with the certificate's public key and returns header and claims.
+    fn verify(assertion: &str) -> (jsonwebtoken::Header, AssertionClaims) {
+        let public = include_str!("../../test_data/certs/demo-public-key.pem");
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(public.as_bytes()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.set_audience(&[TOKEN_URL]);
+        validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).unwrap();
+        (data.header, data.claims)
+    }
+
+    #[test]
+    fn the_assertion_is_signed_and_carries_every_claim() {
+        let key = PrivateKeyPem::new(include_str!("../../test_data/certs/demo-key.pem"));
+        let now = jiff::Timestamp::now().as_second();
+        let assertion = build("client-1", TOKEN_URL, THUMBPRINT, &key, now).unwrap();
+        let (header, claims) = verify(&assertion);
+        assert_eq!(header.alg, Algorithm::RS256);
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.x5t, Some(x5t(THUMBPRINT).unwrap()));
+        assert_eq!(claims.aud, TOKEN_URL);
+        assert_eq!(
+            (claims.iss.as_str(), claims.sub.as_str()),
+            ("client-1", "client-1")
+        );
+        assert_eq!(claims.jti.len(), 32);
+        assert_eq!((claims.nbf, claims.iat), (now, now));
+        assert!(claims.exp > now && claims.exp - now <= 600);
+        let again = build("client-1", TOKEN_URL, THUMBPRINT, &key, now).unwrap();
+        assert_ne!(verify(&again).1.jti, claims.jti, "jti is fresh each time");
+    }
+
+    #[test]
+    fn pkcs1_and_flattened_keys_sign_too() {
+        let now = jiff::Timestamp::now().as_second();
+        let pkcs1 = include_str!("../../test_data/certs/demo-key-pkcs1.pem");
+        let flattened = include_str!("../../test_data/certs/demo-key.pem").replace('\n', " ");
+        for pem in [pkcs1.to_owned(), flattened] {
+            let assertion =
+                build("c", TOKEN_URL, THUMBPRINT, &PrivateKeyPem::new(pem), now).unwrap();
+            verify(&assertion);
+        }
+    }
+
+    #[test]
+    fn errors_never_quote_the_key() {
+        let err = build(
+            "c",
+            TOKEN_URL,
+            THUMBPRINT,
+            &PrivateKeyPem::new("-----BEGIN PRIVATE KEY----- c2VjcmV0 -----END PRIVATE KEY-----"),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("c2VjcmV0"), "{err}");
+    }
+
     #[test]
     fn pem_with_spaces_for_newlines_is_rewrapped() {
         let flattened = "-----BEGIN PRIVATE KEY----- QUJD REVG -----END PRIVATE KEY-----";

@@ -133,13 +133,7 @@ pub async fn complete(
             return Err(SignInError::CodeExpired);
         }
         if tokio::time::Instant::now() + interval > give_up_at {
-            return Err(SignInError::StillWaiting {
-                until: pending
-                    .expires_at
-                    .and_then(|at| jiff::Timestamp::from_second(at).ok())
-                    .map(|at| format!(" (the code is valid until {})", at.strftime("%H:%M UTC")))
-                    .unwrap_or_default(),
-            });
+            return Err(SignInError::StillWaiting);
         }
         tokio::time::sleep(interval).await;
     }

@@ -395,7 +395,10 @@ fn outgoing_comment(entry: &Map<String, Value>) -> String {
 }
 
 fn is_rate_limit(error: &ApiError) -> bool {
-    matches!(error, ApiError::Status { status: 429, .. })
+    matches!(
+        error,
+        ApiError::Throttled { .. } | ApiError::Status { status: 429, .. }
+    )
 }
 
 fn incident_number(args: &Args, name: &str) -> Result<u64, ArgumentError> {

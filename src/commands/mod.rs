@@ -4,14 +4,19 @@
 
 mod auth;
 mod fetch;
+mod hunting;
+mod incidents;
 mod mirroring;
+
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::api::DefenderApi;
 use crate::args::Args;
 use crate::auth::Session;
 use crate::config::InstanceConfig;
-use crate::error::Error;
+use crate::error::{ArgumentError, Error, ShownValue};
 use crate::output::ResultItem;
 
 /// Every command the binary answers. `test-module` and `fetch-incidents` are the platform's
@@ -132,11 +137,16 @@ async fn run_online(
     invocation: &Invocation<'_>,
     session: &mut Session<'_>,
 ) -> Result<Outcome, Error> {
+    let args = &invocation.args;
     match invocation.command {
         Command::TestModule => auth::test_module(session).await,
         Command::AuthStart => auth::start(session).await,
-        Command::AuthComplete => auth::complete(session, &invocation.args).await,
+        Command::AuthComplete => auth::complete(session, args).await,
         Command::AuthTest => auth::test(session).await,
+        Command::IncidentsList => incidents::list(&mut backend(session, args)?, args).await,
+        Command::IncidentGet => incidents::get(&mut backend(session, args)?, args).await,
+        Command::IncidentUpdate => incidents::update(&mut backend(session, args)?, args).await,
+        Command::AdvancedHunting => hunting::run(&mut backend(session, args)?, args).await,
         Command::FetchIncidents => fetch::fetch_incidents(invocation, session).await,
         Command::GetModifiedRemoteData => mirroring::modified_ids(invocation, session).await,
         Command::GetRemoteData => mirroring::remote_data(invocation, session).await,
@@ -145,4 +155,22 @@ async fn run_online(
             command: command.name().to_owned(),
         }),
     }
+}
+
+/// The incidents backend for one command, which must be done within the command's `timeout`
+/// argument (seconds) from now.
+fn backend<'s, 'a>(
+    session: &'s mut Session<'a>,
+    args: &Args,
+) -> Result<DefenderApi<'s, 'a>, Error> {
+    let seconds = args.number("timeout").unwrap_or(30);
+    let seconds = u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| ArgumentError::Invalid {
+            name: "timeout".to_owned(),
+            value: ShownValue(seconds.to_string()),
+            allowed: "Expected a positive number of seconds.".to_owned(),
+        })?;
+    Ok(DefenderApi::new(session, Duration::from_secs(seconds)))
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::clock::{format_time, parse_time};
 use super::faults::FaultSpec;
-use super::incidents::IncidentUpdate;
+use super::incidents::{IncidentUpdate, not_found};
 use super::model::{ApiEnum, IncidentStatus, Severity};
 use super::tenant::IncidentShape;
 use super::{
@@ -280,11 +280,7 @@ async fn change_incident(
             Some(incident) => update
                 .apply(incident, PORTAL_ANALYST, now)
                 .map(|()| incident.clone()),
-            None => Err(super::defender::DefenderError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("Incident {id} was not found"),
-            )),
+            None => Err(not_found(&id.to_string())),
         });
     match result {
         Ok(incident) => Json(incident).into_response(),

@@ -730,9 +730,16 @@ impl Tenant {
                 kinds.push(pick(rng, ALERT_KINDS));
             }
         }
+        let scene = AlertScene {
+            directory: &directory,
+            incident_id: id,
+            shape,
+            user,
+            host,
+        };
         let mut alerts: Vec<Alert> = kinds
             .iter()
-            .map(|kind| build_alert(rng, &directory, kind, id, shape, user, host))
+            .map(|kind| build_alert(rng, &scene, kind))
             .collect();
         let severity = shape
             .severity
@@ -846,16 +853,23 @@ impl Tenant {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_alert(
-    rng: &mut SmallRng,
-    directory: &Directory,
-    kind: &AlertKind,
+/// What the alerts of one incident share: the incident and the user and machine it is about.
+struct AlertScene<'a> {
+    directory: &'a Directory,
     incident_id: u64,
-    shape: &IncidentShape,
-    user: &User,
-    host: &Host,
-) -> Alert {
+    shape: &'a IncidentShape,
+    user: &'a User,
+    host: &'a Host,
+}
+
+fn build_alert(rng: &mut SmallRng, scene: &AlertScene<'_>, kind: &AlertKind) -> Alert {
+    let AlertScene {
+        incident_id,
+        shape,
+        user,
+        host,
+        ..
+    } = *scene;
     let creation_time = shape.created - SignedDuration::from_millis(rng.random_range(500..120_000));
     let first_activity = creation_time - SignedDuration::from_secs(rng.random_range(60..3_600));
     let last_activity = instant_between(rng, first_activity, creation_time);
@@ -900,17 +914,7 @@ fn build_alert(
     let entities = kind
         .evidence
         .iter()
-        .map(|entity_type| {
-            entity(
-                rng,
-                directory,
-                *entity_type,
-                creation_time,
-                user,
-                host,
-                kind.on_device,
-            )
-        })
+        .map(|entity_type| entity(rng, scene, *entity_type, creation_time, kind.on_device))
         .collect();
     let status = match shape.status {
         IncidentStatus::InProgress => "InProgress",
@@ -967,13 +971,17 @@ fn device_of(host: &Host, severity: Severity) -> Device {
 
 fn entity(
     rng: &mut SmallRng,
-    directory: &Directory,
+    scene: &AlertScene<'_>,
     entity_type: EntityType,
     time: Timestamp,
-    user: &User,
-    host: &Host,
     on_device: bool,
 ) -> Entity {
+    let AlertScene {
+        directory,
+        user,
+        host,
+        ..
+    } = *scene;
     let mut entity = Entity::new(entity_type, time);
     entity.verdict = *pick(
         rng,

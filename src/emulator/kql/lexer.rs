@@ -163,7 +163,7 @@ impl Cursor {
     }
 
     fn number(&mut self) -> Result<TokenKind, KqlError> {
-        let start = self.position;
+        let (start, line, column) = (self.position, self.line, self.column);
         while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
             self.bump();
         }
@@ -176,7 +176,6 @@ impl Cursor {
             }
         }
         let digits: String = self.chars[start..self.position].iter().collect();
-        let unit_start = self.position;
         let unit = self.identifier();
         if unit.is_empty() {
             return if real {
@@ -196,8 +195,8 @@ impl Cursor {
             .map(TokenKind::Timespan)
             .ok_or_else(|| KqlError::Syntax {
                 near: self.chars[start..self.position].iter().collect(),
-                line: self.line,
-                column: self.column - (self.position - unit_start) - digits.len(),
+                line,
+                column,
             })
     }
 }

@@ -1,0 +1,86 @@
+//! What the commands ask of an incidents service, independent of which API answers. The
+//! Microsoft 365 Defender API (`/api/incidents`, `/api/advancedhunting/run`) is retired on
+//! 1 February 2027 in favour of Microsoft Graph (`/security/incidents`,
+//! `/security/runHuntingQuery`); both implement [`IncidentsBackend`], so commands, fetching and
+//! mirroring do not change when the backend does.
+
+use jiff::Timestamp;
+
+use super::ApiError;
+use super::models::{HuntingResponse, Incident, IncidentChanges};
+use super::odata::UserOptions;
+
+/// The operations on incidents and hunting that the commands use.
+#[allow(async_fn_in_trait)]
+pub trait IncidentsBackend {
+    /// Incidents matching `query`, at most `query.limit` of them, paging as needed.
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError>;
+
+    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError>;
+
+    /// Applies `changes` and returns the incident as it is afterwards.
+    async fn update_incident(
+        &mut self,
+        id: i64,
+        changes: &IncidentChanges,
+    ) -> Result<Incident, ApiError>;
+
+    async fn run_hunting_query(
+        &mut self,
+        request: &HuntingRequest,
+    ) -> Result<HuntingResponse, ApiError>;
+}
+
+/// Which incidents to list. The structured filter is what the commands, fetching and mirroring
+/// build; `odata` is a user's own OData options, which replace it (as the XSOAR integration's
+/// `odata` argument does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentQuery {
+    pub filter: IncidentFilter,
+    /// OData query options given by the user (`{"$filter": …, "$top": …}`), sent as they are
+    /// instead of the built filter, `$top` and `$skip`.
+    pub odata: Option<UserOptions>,
+    /// The most incidents to return, over as many pages as that takes.
+    pub limit: usize,
+    /// How many matching incidents to skip first.
+    pub offset: usize,
+}
+
+impl IncidentQuery {
+    pub fn new(filter: IncidentFilter, limit: usize) -> IncidentQuery {
+        IncidentQuery {
+            filter,
+            odata: None,
+            limit,
+            offset: 0,
+        }
+    }
+}
+
+/// Conditions on incident fields, all of which must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentFilter {
+    pub status: Option<String>,
+    pub assigned_to: Option<String>,
+    pub created: Option<TimeBound>,
+    /// Changed strictly after this time (`lastUpdateTime gt …`).
+    pub updated_after: Option<Timestamp>,
+}
+
+/// A lower bound on a time field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    /// Strictly after (`gt`).
+    After(Timestamp),
+    /// At or after (`ge`).
+    AtOrAfter(Timestamp),
+}
+
+/// An advanced hunting query, ready to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuntingRequest {
+    /// The KQL text to send, limit included.
+    pub query: String,
+    /// How far back to look (ISO-8601 duration); only Microsoft Graph takes it.
+    pub timespan: Option<String>,
+}

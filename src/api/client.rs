@@ -1,0 +1,335 @@
+//! The HTTP exchange under every API call: a bearer token from the [`Session`], one renewal and
+//! retry after a 401, the retry policy of [`super::retry`] for throttling and transient
+//! failures, all of it within the command's deadline; and failed answers turned into
+//! [`ApiError`]s worded like XSOAR's.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
+use crate::auth::Session;
+use crate::http::{host_of, transport_cause};
+
+/// The most memory reserved up front for an answer, whatever its `Content-Length` claims.
+const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
+
+/// One request to send, perhaps several times.
+pub struct Call<'q> {
+    pub method: Method,
+    pub url: Url,
+    pub query: &'q [(String, String)],
+    /// A JSON body, already serialized.
+    pub body: Option<Vec<u8>>,
+    pub replay: Replay,
+}
+
+/// An API client for one command run: everything it sends shares the command's deadline.
+pub struct ApiClient<'s, 'a> {
+    session: &'s mut Session<'a>,
+    /// The API base URL, without a trailing slash.
+    base: String,
+    deadline: Deadline,
+    policy: RetryPolicy,
+}
+
+/// Why one attempt did not produce a usable answer.
+enum AttemptError {
+    /// Worth weighing a retry.
+    Retryable(Failure, ApiError),
+    /// Final whatever the policy says.
+    Final(ApiError),
+}
+
+impl<'s, 'a> ApiClient<'s, 'a> {
+    /// A client for the API at `base` that must be done by `deadline`.
+    pub fn new(session: &'s mut Session<'a>, base: &str, deadline: Deadline) -> ApiClient<'s, 'a> {
+        ApiClient {
+            session,
+            base: base.trim_end_matches('/').to_owned(),
+            deadline,
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    /// `path` (like `/api/incidents`) under the API base.
+    pub fn url(&self, path: &str) -> Result<Url, ApiError> {
+        Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| ApiError::BadBaseUrl(format!("{:?} is not a URL ({e})", self.base)))
+    }
+
+    /// A link from an answer (absolute, or relative to the API base), provided it points to
+    /// the API's own host: only there may the bearer token go.
+    pub fn link(&self, link: &str) -> Result<Url, ApiError> {
+        let base = self.url("/")?;
+        let url = base
+            .join(link)
+            .map_err(|e| ApiError::Malformed(format!("the link {link:?} is not a URL ({e})")))?;
+        if url.origin() != base.origin() {
+            return Err(ApiError::ForeignNextLink {
+                link_host: url.origin().ascii_serialization(),
+                api_host: base.origin().ascii_serialization(),
+            });
+        }
+        Ok(url)
+    }
+
+    /// Sends `call` and parses the JSON answer as `T`.
+    pub async fn send_json<T: DeserializeOwned>(&mut self, call: Call<'_>) -> Result<T, ApiError> {
+        let body = self.send(call).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let text = String::from_utf8_lossy(&body);
+            let first = text.trim_start().as_bytes().first();
+            if matches!(first, Some(b'{' | b'[')) {
+                ApiError::Malformed(format!("{e}"))
+            } else {
+                ApiError::Malformed(crate::auth::describe_body(&body))
+            }
+        })
+    }
+
+    /// Sends `call`, retrying as the policy allows, and returns the body of the successful
+    /// answer.
+    pub async fn send(&mut self, call: Call<'_>) -> Result<Vec<u8>, ApiError> {
+        let mut token = self.session.access_token().await?;
+        let mut renewed = false;
+        let mut failures = Failures::default();
+        let mut rng = rand::rng();
+        loop {
+            let error = match self.attempt(&call, token.secret()).await {
+                Ok(body) => return Ok(body),
+                Err(AttemptError::Final(ApiError::Status { status: 401, .. })) if !renewed => {
+                    // The token may have been revoked or expired early: one new token, one retry.
+                    tracing::debug!("the API refused the access token; renewing it once");
+                    token = self.session.renew().await?;
+                    renewed = true;
+                    continue;
+                }
+                Err(AttemptError::Final(error)) => return Err(error),
+                Err(AttemptError::Retryable(failure, error)) => (failure, error),
+            };
+            let (failure, error) = error;
+            let remaining = self.deadline.remaining();
+            match self
+                .policy
+                .decide(call.replay, failure, failures, remaining, &mut rng)
+            {
+                Decision::RetryAfter(wait) => {
+                    tracing::info!(
+                        method = %call.method,
+                        path = call.url.path(),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying after: {error}"
+                    );
+                    match failure {
+                        Failure::Throttled(_) => failures.throttled += 1,
+                        _ => failures.transient += 1,
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::GiveUp => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt(&mut self, call: &Call<'_>, token: &str) -> Result<Vec<u8>, AttemptError> {
+        let remaining = self.deadline.remaining();
+        if remaining.is_zero() {
+            return Err(AttemptError::Final(self.timed_out(call)));
+        }
+        let mut request = self
+            .session
+            .http()
+            .request(call.method.clone(), call.url.clone())
+            .timeout(remaining)
+            .bearer_auth(token);
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        // Chunks go straight into one buffer sized from `Content-Length`: a hunting answer can
+        // be 50 MB, and collecting chunks first would hold it twice.
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATION);
+        let mut body = Vec::with_capacity(expected as usize);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?
+        {
+            body.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            return Ok(body);
+        }
+        let detail = describe_error_body(&body);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(&headers, Timestamp::now()).or_else(|| wait_in_body(&body));
+            let error = ApiError::Throttled {
+                detail,
+                retry_at: wait
+                    .and_then(|w| Timestamp::now().checked_add(w).ok())
+                    .map(|t| t.round(jiff::Unit::Second).unwrap_or(t)),
+            };
+            return Err(AttemptError::Retryable(Failure::Throttled(wait), error));
+        }
+        let error = ApiError::Status {
+            status: status.as_u16(),
+            detail,
+        };
+        if status.is_server_error() {
+            Err(AttemptError::Retryable(Failure::ServerError, error))
+        } else {
+            Err(AttemptError::Final(error))
+        }
+    }
+
+    fn transport_error(&self, call: &Call<'_>, error: &reqwest::Error) -> AttemptError {
+        // A connect error means no byte of the request was written: safe to send again.
+        if error.is_connect() {
+            return AttemptError::Retryable(Failure::NotSent, self.unreachable(call, error));
+        }
+        if error.is_timeout() {
+            return AttemptError::Final(self.timed_out(call));
+        }
+        AttemptError::Retryable(Failure::Interrupted, self.unreachable(call, error))
+    }
+
+    fn unreachable(&self, call: &Call<'_>, error: &reqwest::Error) -> ApiError {
+        ApiError::Unreachable {
+            host: host_of(call.url.as_str()),
+            cause: transport_cause(error),
+        }
+    }
+
+    fn timed_out(&self, call: &Call<'_>) -> ApiError {
+        ApiError::TimedOut {
+            host: host_of(call.url.as_str()),
+            seconds: self.deadline.budget().as_secs(),
+            maybe_applied: call.method == Method::PATCH,
+        }
+    }
+}
+
+/// What a failed answer's body says, worded for a person: Microsoft's `error.code` and
+/// `error.message`, or what the body was when it was not Microsoft's JSON.
+fn describe_error_body(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: ErrorDetail,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorDetail {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
+        return match (error.code, error.message) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(text), None) | (None, Some(text)) => text,
+            (None, None) => "no error details were given".to_owned(),
+        };
+    }
+    crate::auth::describe_body(body)
+}
+
+/// The wait a `Retry-After` header asks for: seconds, or an HTTP date
+/// (<https://www.rfc-editor.org/rfc/rfc9110#field.retry-after>).
+fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value)
+        .ok()?;
+    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
+/// Defender's quota message says when the quota resets: "… Try again in 33 seconds."
+fn wait_in_body(body: &[u8]) -> Option<Duration> {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let rest = &text[text.find("try again in ")? + "try again in ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let amount: u64 = digits.parse().ok()?;
+    let unit = rest[digits.len()..].trim_start();
+    if unit.starts_with("minute") {
+        Some(Duration::from_secs(amount * 60))
+    } else if unit.starts_with("second") {
+        Some(Duration::from_secs(amount))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now: Timestamp = "2025-01-10T08:00:00Z".parse().unwrap();
+        assert_eq!(
+            retry_after(&headers("7"), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers("Fri, 10 Jan 2025 08:00:30 GMT"), now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(&headers("Fri, 10 Jan 2025 07:00:00 GMT"), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn the_quota_message_says_when_to_come_back() {
+        let body = br#"{"error":{"code":"TooManyRequests","message":"API calls quota exceeded! Maximum allowed for the incidents API is 50 per minute and 1500 per hour. Try again in 33 seconds."}}"#;
+        assert_eq!(wait_in_body(body), Some(Duration::from_secs(33)));
+        assert_eq!(
+            wait_in_body(b"Try again in 2 minutes"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(wait_in_body(b"Try again later"), None);
+    }
+
+    #[test]
+    fn error_bodies_are_described_not_parsed_blindly() {
+        assert_eq!(
+            describe_error_body(
+                br#"{"error":{"code":"NotFound","message":"Incident 9 was not found"}}"#
+            ),
+            "NotFound: Incident 9 was not found"
+        );
+        assert!(describe_error_body(b"<html><body>502</body></html>").contains("HTML page"));
+        assert!(describe_error_body(b"").contains("empty body"));
+    }
+}

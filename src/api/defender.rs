@@ -1,0 +1,262 @@
+//! The Microsoft 365 Defender API (`https://api.security.microsoft.com`) as an
+//! [`IncidentsBackend`]: incidents at `/api/incidents` with OData options
+//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>) and advanced hunting at
+//! `/api/advancedhunting/run` (<https://learn.microsoft.com/defender-xdr/api-advanced-hunting>).
+
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
+
+use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
+use super::client::{ApiClient, Call};
+use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
+use super::odata::UserOptions;
+use super::retry::{Deadline, Replay};
+use super::{ApiError, odata};
+use crate::auth::Session;
+
+/// The most incidents one list request returns (`$top` is capped at 100).
+const MAX_PAGE: usize = 100;
+
+/// A client of the Microsoft 365 Defender API for one command run.
+pub struct DefenderApi<'s, 'a> {
+    client: ApiClient<'s, 'a>,
+}
+
+impl<'s, 'a> DefenderApi<'s, 'a> {
+    /// Everything this client sends must be answered within `timeout` from now.
+    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> DefenderApi<'s, 'a> {
+        let base = session.config().endpoints.api_base.clone();
+        DefenderApi {
+            client: ApiClient::new(session, &base, Deadline::after(timeout)),
+        }
+    }
+
+    /// One request with a JSON answer, for calls outside the incidents interface (the
+    /// connection test).
+    pub async fn send_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect();
+        let replay = if method == Method::GET {
+            Replay::Safe
+        } else {
+            Replay::OnlyIfNeverSent
+        };
+        let call = Call {
+            method,
+            url: self.client.url(path)?,
+            query: &query,
+            body: body.map(json_bytes),
+            replay,
+        };
+        self.client.send_json(call).await
+    }
+
+    async fn get_page(
+        &mut self,
+        url: Url,
+        query: &[(String, String)],
+    ) -> Result<IncidentPage, ApiError> {
+        self.client
+            .send_json(Call {
+                method: Method::GET,
+                url,
+                query,
+                body: None,
+                replay: Replay::Safe,
+            })
+            .await
+    }
+}
+
+/// The query options of the first list request: the user's own, or `$top`, `$filter` and
+/// `$skip` in the XSOAR integration's order.
+fn first_page_options(query: &IncidentQuery) -> Vec<(String, String)> {
+    match &query.odata {
+        Some(options) => options.pairs().to_vec(),
+        None => page_options(query, query.offset, query.limit),
+    }
+}
+
+fn page_options(query: &IncidentQuery, skip: usize, wanted: usize) -> Vec<(String, String)> {
+    let mut options = vec![("$top".to_owned(), wanted.min(MAX_PAGE).to_string())];
+    if let Some(filter) = odata::filter_expression(&query.filter) {
+        options.push(("$filter".to_owned(), filter));
+    }
+    if skip > 0 {
+        options.push(("$skip".to_owned(), skip.to_string()));
+    }
+    options
+}
+
+fn json_bytes(value: &Value) -> Vec<u8> {
+    // A `Value` always serializes.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A single-entity answer carries `@odata.context`, which is about the answer, not the
+/// incident; the XSOAR integration removed it too.
+fn without_annotations(mut incident: Incident) -> Incident {
+    incident.extra.shift_remove("@odata.context");
+    incident
+}
+
+impl IncidentsBackend for DefenderApi<'_, '_> {
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+        let mut incidents: Vec<Incident> = Vec::new();
+        // A user's own `$top` is how many they want, not a page size to repeat.
+        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
+            Some(top) => top.min(query.limit),
+            None => query.limit,
+        };
+        if limit == 0 {
+            return Ok(incidents);
+        }
+        let mut options = first_page_options(query);
+        let mut url = self.client.url("/api/incidents")?;
+        let mut skip = query.offset;
+        loop {
+            let requested = options
+                .iter()
+                .find(|(name, _)| name == "$top")
+                .and_then(|(_, top)| top.parse::<usize>().ok());
+            let page = self.get_page(url, &options).await?;
+            let received = page.value.len();
+            let wanted = limit - incidents.len();
+            incidents.extend(page.value.into_iter().take(wanted));
+            if incidents.len() >= limit || received == 0 {
+                break;
+            }
+            // The service's own link to the next page is the surest way on; without one, a
+            // full page means there may be more, one `$skip` further.
+            if let Some(link) = page.next_link {
+                url = self.client.link(&link)?;
+                options.clear();
+                continue;
+            }
+            if query.odata.is_some() || requested.is_none_or(|top| received < top) {
+                break;
+            }
+            skip += received;
+            url = self.client.url("/api/incidents")?;
+            options = page_options(query, skip, limit - incidents.len());
+        }
+        Ok(incidents)
+    }
+
+    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+        let url = self.client.url(&format!("/api/incidents/{id}"))?;
+        let incident = self
+            .client
+            .send_json(Call {
+                method: Method::GET,
+                url,
+                query: &[],
+                body: None,
+                replay: Replay::Safe,
+            })
+            .await?;
+        Ok(without_annotations(incident))
+    }
+
+    async fn update_incident(
+        &mut self,
+        id: i64,
+        changes: &IncidentChanges,
+    ) -> Result<Incident, ApiError> {
+        let url = self.client.url(&format!("/api/incidents/{id}"))?;
+        // A comment is appended on every request that arrives: never risk sending it twice.
+        let replay = if changes.comment.is_some() {
+            Replay::OnlyIfNeverSent
+        } else {
+            Replay::Safe
+        };
+        let body = serde_json::to_vec(changes).unwrap_or_default();
+        let incident = self
+            .client
+            .send_json(Call {
+                method: Method::PATCH,
+                url,
+                query: &[],
+                body: Some(body),
+                replay,
+            })
+            .await?;
+        Ok(without_annotations(incident))
+    }
+
+    async fn run_hunting_query(
+        &mut self,
+        request: &HuntingRequest,
+    ) -> Result<HuntingResponse, ApiError> {
+        let url = self.client.url("/api/advancedhunting/run")?;
+        // This API has no timespan: the query's own `where Timestamp > ago(…)` decides.
+        let body = json_bytes(&json!({"Query": request.query}));
+        self.client
+            .send_json(Call {
+                method: Method::POST,
+                url,
+                query: &[],
+                body: Some(body),
+                replay: Replay::Safe,
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::IncidentFilter;
+
+    #[test]
+    fn first_page_follows_xsoar_order_and_skips_zero_offset() {
+        let mut query = IncidentQuery::new(
+            IncidentFilter {
+                status: Some("Active".into()),
+                ..IncidentFilter::default()
+            },
+            2,
+        );
+        query.offset = 1;
+        assert_eq!(
+            first_page_options(&query),
+            [
+                ("$top".to_owned(), "2".to_owned()),
+                ("$filter".to_owned(), "status eq 'Active'".to_owned()),
+                ("$skip".to_owned(), "1".to_owned())
+            ]
+        );
+        let query = IncidentQuery::new(IncidentFilter::default(), 250);
+        assert_eq!(
+            first_page_options(&query),
+            [("$top".to_owned(), "100".to_owned())]
+        );
+    }
+
+    #[test]
+    fn user_options_replace_the_built_ones() {
+        let mut query = IncidentQuery::new(
+            IncidentFilter {
+                status: Some("Active".into()),
+                ..IncidentFilter::default()
+            },
+            50,
+        );
+        let options = serde_json::json!({"$filter": "severity eq 'High'"});
+        query.odata = Some(UserOptions::from_json(&options).unwrap());
+        assert_eq!(
+            first_page_options(&query),
+            [("$filter".to_owned(), "severity eq 'High'".to_owned())]
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! The incident commands: `incidents-list`, `incident-get` and `incident-update`. Each turns its
+//! arguments into a backend call and answers with the raw incidents as context and XSOAR's
+//! readable table, whose columns playbooks and analysts know.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::Outcome;
+use crate::api::models::{Incident, IncidentChanges, allowed_determinations};
+use crate::api::odata::UserOptions;
+use crate::api::{IncidentFilter, IncidentQuery, IncidentsBackend};
+use crate::args::Args;
+use crate::error::{ArgumentError, Error, ShownValue};
+use crate::markdown::{TableOptions, table_to_markdown};
+use crate::output::{Entry, ResultItem};
+
+const CONTEXT_PREFIX: &str = "Microsoft365Defender.Incident";
+const CONTEXT_KEY: &str = "incidentId";
+
+/// The readable table's columns, as the XSOAR integration (pack 4.6) names and orders them.
+const COLUMNS: [&str; 16] = [
+    "Incident name",
+    "Tags",
+    "Severity",
+    "Incident ID",
+    "Categories",
+    "Impacted entities",
+    "Impacted mailboxes",
+    "Active alerts",
+    "Service sources",
+    "Detection sources",
+    "First activity",
+    "Last activity",
+    "Status",
+    "Assigned to",
+    "Classification",
+    "Device groups",
+];
+
+/// `microsoft-365-defender-incidents-list`.
+pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
+    let query = list_query(args)?;
+    let incidents = backend.list_incidents(&query).await?;
+    if incidents.is_empty() {
+        // XSOAR's `CommandResults` puts no context key for an empty list.
+        return Ok(Outcome::single(ResultItem::Entry(Entry::note(
+            "No incidents found",
+            json!([]),
+        ))));
+    }
+    let rows: Vec<Value> = incidents.iter().map(readable_row).collect();
+    let table = table_to_markdown("Incidents:", &Value::Array(rows), &table_options());
+    let raw = Value::Array(incidents.iter().map(Incident::to_json).collect());
+    Ok(entry(table, raw))
+}
+
+/// `microsoft-365-defender-incident-get`.
+pub async fn get(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
+    let id = incident_id(args)?;
+    let incident = backend.get_incident(id).await?;
+    Ok(single_incident(&format!("Incident No. {id}:"), &incident))
+}
+
+/// `microsoft-365-defender-incident-update`. `add_tags` and `remove_tags` change the incident's
+/// current tags (read first), where `tags` replaces them all as the API does.
+pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
+    let id = incident_id(args)?;
+    let (classification, determination) = verdict(args)?;
+    let add = non_empty_list(args, "add_tags");
+    let remove = non_empty_list(args, "remove_tags");
+    let mut tags = non_empty_list(args, "tags").map(<[String]>::to_vec);
+    if add.is_some() || remove.is_some() {
+        let base = match tags {
+            Some(tags) => tags,
+            None => backend.get_incident(id).await?.tag_list().to_vec(),
+        };
+        tags = Some(changed_tags(
+            base,
+            add.unwrap_or_default(),
+            remove.unwrap_or_default(),
+        ));
+    }
+    let changes = IncidentChanges {
+        status: args.text("status").map(str::to_owned),
+        // An empty `assigned_to` unassigns the incident.
+        assigned_to: args.text("assigned_to").map(str::to_owned),
+        classification,
+        determination,
+        tags,
+        comment: args
+            .text("comment")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+    };
+    let incident = backend.update_incident(id, &changes).await?;
+    Ok(single_incident(
+        &format!("Updated incident No. {id}:"),
+        &incident,
+    ))
+}
+
+/// The list query the arguments ask for.
+fn list_query(args: &Args) -> Result<IncidentQuery, Error> {
+    let odata = args
+        .json("odata")
+        .map(|value| {
+            UserOptions::from_json(value).map_err(|reason| ArgumentError::Invalid {
+                name: "odata".to_owned(),
+                value: ShownValue(value.to_string()),
+                allowed: reason,
+            })
+        })
+        .transpose()?;
+    let filter = IncidentFilter {
+        status: args.text("status").map(str::to_owned),
+        assigned_to: args
+            .text("assigned_to")
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
+        ..IncidentFilter::default()
+    };
+    Ok(IncidentQuery {
+        filter,
+        odata,
+        limit: count(args, "limit")?,
+        offset: count(args, "offset")?,
+    })
+}
+
+/// A non-negative whole-number argument.
+fn count(args: &Args, name: &str) -> Result<usize, ArgumentError> {
+    let number = args.number(name).unwrap_or(0);
+    usize::try_from(number).map_err(|_| ArgumentError::Invalid {
+        name: name.to_owned(),
+        value: ShownValue(number.to_string()),
+        allowed: "Expected zero or a positive whole number.".to_owned(),
+    })
+}
+
+fn incident_id(args: &Args) -> Result<i64, ArgumentError> {
+    args.number("id").ok_or_else(|| ArgumentError::Missing {
+        name: "id".to_owned(),
+    })
+}
+
+/// A list argument, or none when it is empty: the XSOAR integration sent no tags for `""`.
+fn non_empty_list<'a>(args: &'a Args, name: &str) -> Option<&'a [String]> {
+    args.list(name).filter(|items| !items.is_empty())
+}
+
+/// `classification` and `determination`, checked against Microsoft's table of which
+/// determinations go with which classification before anything is sent.
+fn verdict(args: &Args) -> Result<(Option<String>, Option<String>), ArgumentError> {
+    let classification = args.text("classification");
+    let determination = args.text("determination");
+    let invalid = |allowed: String| ArgumentError::Invalid {
+        name: "determination".to_owned(),
+        value: ShownValue(determination.unwrap_or_default().to_owned()),
+        allowed,
+    };
+    match (classification, determination) {
+        (Some(classification), Some(determination)) => {
+            let allowed = allowed_determinations(classification).unwrap_or_default();
+            if !allowed.contains(&determination) {
+                return Err(invalid(format!(
+                    "With classification {classification} the allowed values are: {}.",
+                    allowed.join(", ")
+                )));
+            }
+        }
+        (None, Some(_)) => {
+            return Err(invalid(format!(
+                "A determination must come with its classification; give `classification` too. Allowed pairs: {}.",
+                crate::api::models::verdict_table()
+            )));
+        }
+        _ => {}
+    }
+    Ok((
+        classification.map(str::to_owned),
+        determination.map(str::to_owned),
+    ))
+}
+
+/// `current` plus `add`, minus `remove`, keeping the order of the tags and dropping repeats.
+fn changed_tags(current: Vec<String>, add: &[String], remove: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(current.len() + add.len());
+    for tag in current.into_iter().chain(add.iter().cloned()) {
+        if !tags.contains(&tag) && !remove.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+fn table_options() -> TableOptions<'static> {
+    TableOptions {
+        headers: &COLUMNS,
+        ..TableOptions::default()
+    }
+}
+
+fn single_incident(title: &str, incident: &Incident) -> Outcome {
+    let table = table_to_markdown(title, &readable_row(incident), &table_options());
+    entry(table, incident.to_json())
+}
+
+fn entry(table: String, raw: Value) -> Outcome {
+    Outcome::single(ResultItem::Entry(
+        Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, CONTEXT_KEY, raw),
+    ))
+}
+
+/// One row of the readable table, computed as the XSOAR integration's
+/// `convert_incident_to_readable` does, except that columns it filled from a Python set (and so
+/// in a different order on every run) are sorted here.
+fn readable_row(incident: &Incident) -> Value {
+    let alerts = incident.alert_list();
+    let statuses: Vec<&str> = alerts
+        .iter()
+        .filter_map(|a| a.status.get().map(String::as_str))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let active = statuses
+        .iter()
+        .filter(|s| matches!(**s, "Active" | "New"))
+        .count();
+    let entities = || alerts.iter().flat_map(|a| a.entity_list());
+    let mut mailboxes: Vec<&str> = Vec::new();
+    for address in entities()
+        .filter(|e| e.is("Mailbox"))
+        .filter_map(|e| e.text("mailboxAddress"))
+    {
+        if !mailboxes.contains(&address) {
+            mailboxes.push(address);
+        }
+    }
+    let sorted_set = |values: &mut dyn Iterator<Item = &str>| -> String {
+        let set: BTreeSet<&str> = values.filter(|v| !v.is_empty()).collect();
+        set.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    let text = |field: &crate::api::models::Field<String>| -> Value {
+        field
+            .get()
+            .map_or(Value::Null, |s| Value::String(s.clone()))
+    };
+    // Missing keys read as XSOAR's defaults; `null` stays empty (Python's `dict.get`).
+    let or_default = |field: &crate::api::models::Field<String>, default: &str| -> Value {
+        if field.is_absent() {
+            Value::String(default.to_owned())
+        } else {
+            text(field)
+        }
+    };
+    let first = extreme(alerts.iter().filter_map(|a| a.first_activity.get()), false);
+    let last = extreme(alerts.iter().filter_map(|a| a.last_activity.get()), true);
+    let mut row = Map::new();
+    let values = [
+        text(&incident.incident_name),
+        Value::String(incident.tag_list().join(", ")),
+        text(&incident.severity),
+        Value::from(incident.incident_id),
+        Value::String(sorted_set(
+            &mut alerts
+                .iter()
+                .filter_map(|a| a.category.get().map(String::as_str)),
+        )),
+        Value::String(sorted_set(
+            &mut entities()
+                .filter(|e| e.is("User"))
+                .filter_map(|e| e.text("domainName")),
+        )),
+        Value::String(mailboxes.join(", ")),
+        Value::String(format!("{active} / {}", statuses.len())),
+        Value::String(sorted_set(
+            &mut alerts
+                .iter()
+                .filter_map(|a| a.service_source.get().map(String::as_str)),
+        )),
+        Value::String(sorted_set(
+            &mut alerts
+                .iter()
+                .filter_map(|a| a.detection_source.get().map(String::as_str)),
+        )),
+        Value::String(first.unwrap_or_default().to_owned()),
+        Value::String(last.unwrap_or_default().to_owned()),
+        text(&incident.status),
+        or_default(&incident.assigned_to, "Unassigned"),
+        or_default(&incident.classification, "Not set"),
+        Value::String(sorted_set(
+            &mut alerts
+                .iter()
+                .flat_map(|a| a.device_list())
+                .filter_map(|d| d.device_dns_name.get().map(String::as_str)),
+        )),
+    ];
+    for (column, value) in COLUMNS.iter().zip(values) {
+        row.insert((*column).to_owned(), value);
+    }
+    Value::Object(row)
+}
+
+/// The earliest (or, with `latest`, the latest) of some API times, as the API wrote it. Times
+/// are compared as instants, since the API writes fractions of varying length.
+fn extreme<'t>(times: impl Iterator<Item = &'t String>, latest: bool) -> Option<&'t str> {
+    let order = |a: &&String, b: &&String| match (a.parse::<Timestamp>(), b.parse::<Timestamp>()) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        _ => a.cmp(b),
+    };
+    let found = if latest {
+        times.max_by(order)
+    } else {
+        times.min_by(order)
+    };
+    found.map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_added_and_removed_keeping_the_others() {
+        let current = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        assert_eq!(
+            changed_tags(current, &["d".into(), "a".into()], &["b".into()]),
+            ["a", "c", "d"]
+        );
+    }
+
+    #[test]
+    fn times_compare_as_instants() {
+        let times = [
+            "2025-01-10T08:18:30.25Z".to_owned(),
+            "2025-01-10T08:10:00Z".to_owned(),
+            "2025-01-10T09:02:00Z".to_owned(),
+        ];
+        assert_eq!(extreme(times.iter(), false), Some("2025-01-10T08:10:00Z"));
+        assert_eq!(extreme(times.iter(), true), Some("2025-01-10T09:02:00Z"));
+        assert_eq!(extreme([].iter(), true), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! Tests of the emulator through HTTP, as the plugin and people use it: each test starts its own
+//! emulator on an ephemeral 127.0.0.1 port with a fixed start time, so data and times are known.
+
+mod control;
+mod graph;
+mod hunting;
+mod incidents;
+mod sign_in;
+
+use m365_defender::emulator::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator, EmulatorOptions,
+};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub(crate) const START: &str = "2025-02-01T00:00:00Z";
+pub(crate) const DEFENDER_SCOPE: &str = "https://api.security.microsoft.com/.default";
+
+pub(crate) struct Harness {
+    pub(crate) emulator: Emulator,
+    pub(crate) client: Client,
+    pub(crate) base: String,
+}
+
+pub(crate) fn options() -> EmulatorOptions {
+    EmulatorOptions {
+        start_time: Some(START.parse().unwrap()),
+        ..EmulatorOptions::default()
+    }
+}
+
+impl Harness {
+    pub(crate) async fn start() -> Harness {
+        Harness::with(options()).await
+    }
+
+    pub(crate) async fn with(options: EmulatorOptions) -> Harness {
+        let emulator = Emulator::start(options, 0)
+            .await
+            .expect("the emulator starts");
+        let base = emulator.base_url();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Harness {
+            emulator,
+            client: Client::builder().no_proxy().build().unwrap(),
+            base,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) async fn control(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(&format!("/_emulator{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the clock, so that times in responses are exactly predictable.
+    pub(crate) async fn freeze_clock(&self) -> String {
+        let clock: Value = self
+            .control("/clock", json!({"frozen": true}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        clock["now"].as_str().unwrap().to_owned()
+    }
+
+    pub(crate) async fn advance_clock(&self, seconds: i64) {
+        let response = self
+            .control("/clock", json!({"advance_seconds": seconds}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    pub(crate) async fn token_request(&self, tenant: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(&format!("/{tenant}/oauth2/v2.0/token")))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn client_credentials_token(&self, client_id: &str, secret: &str) -> Response {
+        self.token_request(
+            DEMO_TENANT_ID,
+            &[
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("grant_type", "client_credentials"),
+                ("scope", DEFENDER_SCOPE),
+            ],
+        )
+        .await
+    }
+
+    /// An application token of the demo app, with every Defender permission.
+    pub(crate) async fn app_token(&self) -> String {
+        let response = self
+            .client_credentials_token(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub(crate) async fn api_get(&self, token: &str, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn api_patch(&self, token: &str, path: &str, body: Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn hunt(&self, token: &str, query: &str) -> Response {
+        self.client
+            .post(self.url("/api/advancedhunting/run"))
+            .bearer_auth(token)
+            .json(&json!({"Query": query}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The status and JSON body of a response, for one-line assertions with a readable failure.
+pub(crate) async fn status_and_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
