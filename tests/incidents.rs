@@ -292,7 +292,7 @@ fn throttling_longer_than_the_timeout_says_when_to_try_again() {
     );
     assert_eq!(result.code, 1);
     let message = result.message();
-    let expected_start = "Failed to execute microsoft-365-defender-incidents-list command.\nError:\nError in API call [429] - Too Many Requests\nTooManyRequests: Something went wrong\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; try again after ";
+    let expected_start = "Failed to execute microsoft-365-defender-incidents-list command.\nError:\nError in API call [429] - Too Many Requests\nTooManyRequests: Something went wrong\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour; try again after ";
     assert!(message.starts_with(expected_start), "{message}");
     let at: jiff::Timestamp = message[expected_start.len()..]
         .trim_end_matches('.')
