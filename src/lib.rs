@@ -13,6 +13,7 @@ pub mod declaration;
 pub mod emulator;
 pub mod envelope;
 pub mod error;
+pub mod graph;
 pub mod http;
 pub mod markdown;
 pub mod output;

@@ -273,34 +273,56 @@ fn push_python_str(out: &mut String, value: &Value) {
     }
 }
 
-/// Python's `repr(value)` of the object `json.loads` builds: `None`, `True`, quoted strings,
-/// `[a, b]`, `{'k': v}`.
+/// The two ways Python writes a nested value into a cell: `repr()` of the object `json.loads`
+/// builds (`None`, `True`, quoted strings, `{'k': v}`), and `json.dumps(value,
+/// ensure_ascii=False)`. Both use the separators `", "` and `": "`.
+#[derive(Clone, Copy)]
+enum Nested {
+    PythonRepr,
+    Json,
+}
+
 fn push_python_repr(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(true) => out.push_str("True"),
-        Value::Bool(false) => out.push_str("False"),
-        Value::Number(number) => push_number(out, number),
-        Value::String(text) => push_python_string_repr(out, text),
-        Value::Array(items) => {
+    push_nested(out, value, Nested::PythonRepr);
+}
+
+fn push_json(out: &mut String, value: &Value) {
+    push_nested(out, value, Nested::Json);
+}
+
+fn push_nested(out: &mut String, value: &Value, style: Nested) {
+    let push_string = match style {
+        Nested::PythonRepr => push_python_string_repr,
+        Nested::Json => push_json_string,
+    };
+    match (value, style) {
+        (Value::Null, Nested::PythonRepr) => out.push_str("None"),
+        (Value::Null, Nested::Json) => out.push_str("null"),
+        (Value::Bool(true), Nested::PythonRepr) => out.push_str("True"),
+        (Value::Bool(true), Nested::Json) => out.push_str("true"),
+        (Value::Bool(false), Nested::PythonRepr) => out.push_str("False"),
+        (Value::Bool(false), Nested::Json) => out.push_str("false"),
+        (Value::Number(number), _) => push_number(out, number),
+        (Value::String(text), _) => push_string(out, text),
+        (Value::Array(items), _) => {
             out.push('[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
                     out.push_str(", ");
                 }
-                push_python_repr(out, item);
+                push_nested(out, item, style);
             }
             out.push(']');
         }
-        Value::Object(map) => {
+        (Value::Object(map), _) => {
             out.push('{');
             for (index, (key, entry)) in map.iter().enumerate() {
                 if index > 0 {
                     out.push_str(", ");
                 }
-                push_python_string_repr(out, key);
+                push_string(out, key);
                 out.push_str(": ");
-                push_python_repr(out, entry);
+                push_nested(out, entry, style);
             }
             out.push('}');
         }
@@ -377,39 +399,6 @@ const NON_PRINTABLE: &[RangeInclusive<char>] = &[
 
 fn is_python_printable(c: char) -> bool {
     (' '..='~').contains(&c) || !NON_PRINTABLE.iter().any(|range| range.contains(&c))
-}
-
-/// `json.dumps(value, ensure_ascii=False)` with Python's default separators `", "` and `": "`.
-fn push_json(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => push_number(out, number),
-        Value::String(text) => push_json_string(out, text),
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                push_json(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (index, (key, entry)) in map.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                push_json_string(out, key);
-                out.push_str(": ");
-                push_json(out, entry);
-            }
-            out.push('}');
-        }
-    }
 }
 
 /// A JSON string as Python's encoder writes it with `ensure_ascii=False`: only `"`, `\` and

@@ -138,9 +138,33 @@ impl<'a> Session<'a> {
         self.context
     }
 
+    /// Who the tokens are for: the flow, app, tenant and resource (no secret).
+    fn owner(&self) -> String {
+        let (flow, client, tenant) = match &self.config.flow {
+            SignInFlow::DeviceCode {
+                client_id, tenant, ..
+            } => ("device_code", client_id.as_str(), tenant.as_str()),
+            SignInFlow::ClientSecret {
+                client_id, tenant, ..
+            } => ("client_secret", client_id.as_str(), tenant.as_str()),
+            SignInFlow::ClientCertificate {
+                client_id, tenant, ..
+            } => ("certificate", client_id.as_str(), tenant.as_str()),
+            SignInFlow::ManagedIdentity { client_id } => (
+                "managed_identity",
+                client_id.as_deref().unwrap_or("system"),
+                "",
+            ),
+        };
+        format!(
+            "{flow}|{client}|{tenant}|{}",
+            self.config.endpoints.resource
+        )
+    }
+
     /// A token valid now: the cached one, or a new one.
     pub async fn access_token(&mut self) -> Result<AccessToken, SignInError> {
-        match token_cache::valid_access_token(self.context, now()) {
+        match token_cache::valid_access_token(self.context, &self.owner(), now()) {
             Some(token) => Ok(token),
             None => self.acquire().await,
         }
@@ -160,7 +184,7 @@ impl<'a> Session<'a> {
                 tenant,
                 seeded_refresh_token,
             } => {
-                let refresh = token_cache::refresh_token(self.context)
+                let refresh = token_cache::refresh_token(self.context, &self.owner())
                     .or_else(|| seeded_refresh_token.clone())
                     .ok_or(SignInError::NotSignedIn)?;
                 let scope = format!("offline_access {}", endpoints.default_scope());
@@ -227,7 +251,7 @@ impl<'a> Session<'a> {
 
     /// Stores a grant in the context and returns its access token.
     pub fn keep(&mut self, grant: TokenGrant) -> AccessToken {
-        token_cache::store(self.context, &grant, now());
+        token_cache::store(self.context, &grant, &self.owner(), now());
         grant.access_token
     }
 }

@@ -17,6 +17,9 @@ pub const DEVICE_CODE: &str = "device_code";
 pub const DEVICE_CODE_INTERVAL: &str = "device_code_interval";
 /// Epoch seconds when the device code expires (our key).
 pub const DEVICE_CODE_EXPIRES_AT: &str = "device_code_expires_at";
+/// Which sign-in the stored tokens belong to (our key; no secret in it): flow, app, tenant and
+/// resource. After the instance's configuration changes, tokens of the old sign-in are not used.
+pub const TOKEN_OWNER: &str = "token_owner";
 
 /// Every context key this integration owns; anything else in the context belongs to someone
 /// else and is preserved.
@@ -27,6 +30,7 @@ pub const OWNED_KEYS: &[&str] = &[
     DEVICE_CODE,
     DEVICE_CODE_INTERVAL,
     DEVICE_CODE_EXPIRES_AT,
+    TOKEN_OWNER,
 ];
 
 /// An access token is not used in its last minute: a request sent with it could arrive after
@@ -40,8 +44,24 @@ pub fn forget_all(context: &mut Map<String, Value>) {
     }
 }
 
-/// The cached access token, if it is still good at `now`.
-pub fn valid_access_token(context: &Map<String, Value>, now: i64) -> Option<AccessToken> {
+/// Whether the stored tokens belong to `owner`. Contexts written before the key existed (or
+/// by the XSOAR integration) have no owner and are trusted as they are.
+fn owned_by(context: &Map<String, Value>, owner: &str) -> bool {
+    context
+        .get(TOKEN_OWNER)
+        .and_then(Value::as_str)
+        .is_none_or(|stored| stored == owner)
+}
+
+/// The cached access token of `owner`, if it is still good at `now`.
+pub fn valid_access_token(
+    context: &Map<String, Value>,
+    owner: &str,
+    now: i64,
+) -> Option<AccessToken> {
+    if !owned_by(context, owner) {
+        return None;
+    }
     let token = context
         .get(ACCESS_TOKEN)?
         .as_str()
@@ -54,7 +74,11 @@ pub fn valid_access_token(context: &Map<String, Value>, now: i64) -> Option<Acce
     (now < valid_until).then(|| AccessToken::new(token))
 }
 
-pub fn refresh_token(context: &Map<String, Value>) -> Option<RefreshToken> {
+/// The stored refresh token of `owner`.
+pub fn refresh_token(context: &Map<String, Value>, owner: &str) -> Option<RefreshToken> {
+    if !owned_by(context, owner) {
+        return None;
+    }
     context
         .get(REFRESH_TOKEN)?
         .as_str()
@@ -64,7 +88,12 @@ pub fn refresh_token(context: &Map<String, Value>) -> Option<RefreshToken> {
 
 /// Stores a new grant at once: a rotated refresh token must reach the output even if the
 /// command fails afterwards. A grant without a refresh token keeps the one already stored.
-pub fn store(context: &mut Map<String, Value>, grant: &TokenGrant, now: i64) {
+pub fn store(context: &mut Map<String, Value>, grant: &TokenGrant, owner: &str, now: i64) {
+    if !owned_by(context, owner) {
+        // A refresh token of another sign-in must not survive next to this one's tokens.
+        context.remove(REFRESH_TOKEN);
+    }
+    context.insert(TOKEN_OWNER.to_owned(), Value::String(owner.to_owned()));
     context.insert(
         ACCESS_TOKEN.to_owned(),
         Value::String(grant.access_token.secret().to_owned()),
@@ -141,8 +170,8 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        assert!(valid_access_token(&context, 999).is_some());
-        assert!(valid_access_token(&context, 1000).is_none());
+        assert!(valid_access_token(&context, "me", 999).is_some());
+        assert!(valid_access_token(&context, "me", 1000).is_none());
     }
 
     #[test]
@@ -156,10 +185,38 @@ mod tests {
             expires_in: 3600,
             refresh_token: None,
         };
-        store(&mut context, &grant, 100);
+        store(&mut context, &grant, "me", 100);
         assert_eq!(
             Value::Object(context),
-            json!({"current_refresh_token": "rt-1", "other": 1, "access_token": "at-2", "valid_until": 3640})
+            json!({"current_refresh_token": "rt-1", "other": 1, "token_owner": "me", "access_token": "at-2", "valid_until": 3640})
+        );
+    }
+
+    #[test]
+    fn tokens_of_another_sign_in_are_not_used() {
+        let mut context =
+            json!({"access_token": "at", "valid_until": 1000, "current_refresh_token": "rt"})
+                .as_object()
+                .unwrap()
+                .clone();
+        let grant = TokenGrant {
+            access_token: AccessToken::new("at-a"),
+            expires_in: 3600,
+            refresh_token: Some(RefreshToken::new("rt-a")),
+        };
+        store(&mut context, &grant, "device|app-a", 0);
+        assert!(valid_access_token(&context, "device|app-a", 1).is_some());
+        assert!(valid_access_token(&context, "device|app-b", 1).is_none());
+        assert!(refresh_token(&context, "device|app-b").is_none());
+        let other = TokenGrant {
+            access_token: AccessToken::new("at-b"),
+            expires_in: 3600,
+            refresh_token: None,
+        };
+        store(&mut context, &other, "secret|app-b", 0);
+        assert!(
+            context.get(REFRESH_TOKEN).is_none(),
+            "app a's refresh token is dropped"
         );
     }
 }

@@ -1,5 +1,5 @@
-//! What every Defender API endpoint shares: its error body, the bearer-token check with the
-//! permissions each operation needs, and the rate limits. Defender answers errors as
+//! What every Defender API endpoint shares: its error body, the permissions each operation needs
+//! and how refused tokens and exhausted rate limits are worded. Defender answers errors as
 //! `{"error": {"code", "message", "target"}}`
 //! (<https://learn.microsoft.com/defender-xdr/api-error-codes>); the plugin's error messages and
 //! retries depend on those codes and statuses, so they are produced in one place.
@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::access::{Refusal, Requirement, authorize};
 use super::faults::ApiFamily;
 use super::registrations::Api;
 use super::tokens::Principal;
@@ -49,6 +50,11 @@ impl DefenderError {
 
     fn unauthorized(message: impl Into<String>) -> DefenderError {
         DefenderError::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
+    }
+
+    /// The status and message, for an API that words its error bodies differently.
+    pub(crate) fn status_and_message(&self) -> (StatusCode, &str) {
+        (self.status, &self.message)
     }
 }
 
@@ -105,6 +111,15 @@ impl Operation {
             Operation::RunHunting => ApiFamily::Hunting,
         }
     }
+
+    fn requirement(self) -> Requirement {
+        Requirement {
+            api: Api::Defender,
+            application: self.application_permissions(),
+            delegated: self.delegated_permissions(),
+            family: self.family(),
+        }
+    }
 }
 
 /// Lets a request through if its bearer token is one of ours, unexpired, for the Defender API and
@@ -114,60 +129,34 @@ pub(crate) fn admit(
     headers: &HeaderMap,
     operation: Operation,
 ) -> Result<Principal, DefenderError> {
-    let now = world.clock.now();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| {
-            DefenderError::unauthorized("Authorization header is missing or is not a bearer token")
-        })?;
-    let token = world
-        .tokens
-        .access(bearer)
-        .ok_or_else(|| DefenderError::unauthorized("The access token is invalid"))?;
-    if now >= token.expires_at {
-        return Err(DefenderError::unauthorized("The access token has expired"));
-    }
-    if token.resource.api != Api::Defender {
-        return Err(DefenderError::unauthorized(format!(
-            "The access token was issued for another audience ('{}')",
-            token.resource.identifier
-        )));
-    }
-    let (held, needed, kind) = match token.principal {
-        Principal::App { .. } => (
-            &token.roles,
-            operation.application_permissions(),
-            "application",
-        ),
-        Principal::User { .. } => (
-            &token.scopes,
-            operation.delegated_permissions(),
-            "delegated",
-        ),
-    };
-    if !held.iter().any(|permission| needed.contains(permission)) {
-        return Err(DefenderError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!(
-                "The application does not have any of the required {kind} permissions ({}) to access the resource.",
-                needed.join(", ")
+    authorize(world, headers, &operation.requirement()).map_err(DefenderError::from)
+}
+
+impl From<Refusal> for DefenderError {
+    fn from(refusal: Refusal) -> DefenderError {
+        match refusal {
+            Refusal::MissingBearer => DefenderError::unauthorized(
+                "Authorization header is missing or is not a bearer token",
             ),
-        ));
+            Refusal::UnknownToken => DefenderError::unauthorized("The access token is invalid"),
+            Refusal::Expired => DefenderError::unauthorized("The access token has expired"),
+            Refusal::ForeignAudience(audience) => DefenderError::unauthorized(format!(
+                "The access token was issued for another audience ('{audience}')"
+            )),
+            Refusal::MissingPermission { kind, needed } => DefenderError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!(
+                    "The application does not have any of the required {kind} permissions ({}) to access the resource.",
+                    needed.join(", ")
+                ),
+            ),
+            Refusal::Throttled {
+                family,
+                retry_after,
+            } => DefenderError::throttled(family.quota_message(retry_after), retry_after),
+        }
     }
-    let principal = token.principal.clone();
-    let family = operation.family();
-    world
-        .rate_limits
-        .admit(family, now)
-        .map_err(|retry_after| {
-            DefenderError::throttled(family.quota_message(retry_after), retry_after)
-        })?;
-    Ok(principal)
 }
 
 /// Any path the emulator does not serve.

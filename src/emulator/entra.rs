@@ -548,7 +548,7 @@ fn client_credentials(
         Principal::App {
             client_id: app.client_id.to_owned(),
         },
-        registrations::roles_for(scopes.resource, app.defender_roles),
+        registrations::roles_for(scopes.resource, &app.roles),
         Vec::new(),
     );
     // Client-credential responses carry no `scope` and never a refresh token.

@@ -221,6 +221,9 @@ fn service_error(path: &str, status: StatusCode) -> Response {
         )
         .into_response();
     }
+    if path.starts_with("/v1.0/") {
+        return super::graph::fault_response(status);
+    }
     if path.starts_with("/metadata/") {
         let body = json!({"error": "server_error", "error_description": reason});
         return (status, Json(body)).into_response();

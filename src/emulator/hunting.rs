@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Value as Json, json};
@@ -18,7 +19,7 @@ use serde_json::{Value as Json, json};
 use super::EmulatorState;
 use super::clock::format_time;
 use super::defender::{DefenderError, Operation, admit};
-use super::kql::{self, Column, QueryOutput, Row, Value};
+use super::kql::{self, Column, KqlError, QueryOutput, Row, TableSource, Value};
 use super::tables::{AlertRows, HuntingTables};
 
 /// "Results can return up to 100,000 rows."
@@ -66,7 +67,8 @@ impl Serialize for ResultRow<'_> {
     }
 }
 
-struct Results<'a>(&'a QueryOutput);
+/// The rows of a query's output as JSON objects, column names as keys.
+pub(crate) struct Results<'a>(pub(crate) &'a QueryOutput);
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -133,6 +135,54 @@ fn query_of(body: &[u8]) -> Result<String, DefenderError> {
     }
 }
 
+/// Why a query gave no answer.
+pub(crate) enum QueryFailure {
+    /// Kusto refused the query; the error carries Kusto's wording.
+    Kql(KqlError),
+    /// The query's thread failed.
+    Crashed,
+}
+
+/// Runs `query` over `tables` on a blocking thread and renders the output there too, with
+/// `render` (given the output and when the query started).
+pub(crate) async fn execute<T, R>(
+    tables: T,
+    query: String,
+    now: Timestamp,
+    render: R,
+) -> Result<Vec<u8>, QueryFailure>
+where
+    T: TableSource + Send + 'static,
+    R: FnOnce(&QueryOutput, Instant) -> Vec<u8> + Send + 'static,
+{
+    let answer = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        kql::run(&query, &tables, now, MAX_ROWS).map(|output| render(&output, started))
+    })
+    .await;
+    match answer {
+        Ok(Ok(json)) => Ok(json),
+        Ok(Err(error)) => Err(QueryFailure::Kql(error)),
+        Err(_) => Err(QueryFailure::Crashed),
+    }
+}
+
+fn render(output: &QueryOutput, started: Instant) -> Vec<u8> {
+    let response = HuntingResponse {
+        stats: statistics(output, started),
+        schema: output
+            .columns
+            .iter()
+            .map(|column| SchemaColumn {
+                name: column.name,
+                kind: column.kind.schema_name(),
+            })
+            .collect(),
+        results: Results(output),
+    };
+    serde_json::to_vec(&response).unwrap_or_default()
+}
+
 /// `POST /api/advancedhunting/run`
 pub(crate) async fn run(
     State(state): State<Arc<EmulatorState>>,
@@ -155,31 +205,12 @@ pub(crate) async fn run(
         generated: state.hunting_tables(),
         alerts,
     };
-    let answer = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        kql::run(&query, &tables, now, MAX_ROWS).map(|output| {
-            let response = HuntingResponse {
-                stats: statistics(&output, started),
-                schema: output
-                    .columns
-                    .iter()
-                    .map(|column| SchemaColumn {
-                        name: column.name,
-                        kind: column.kind.schema_name(),
-                    })
-                    .collect(),
-                results: Results(&output),
-            };
-            serde_json::to_vec(&response).unwrap_or_default()
-        })
-    })
-    .await;
-    match answer {
-        Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Ok(Err(error)) => {
+    match execute(tables, query, now, render).await {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(QueryFailure::Kql(error)) => {
             DefenderError::bad_request("BadRequest", error.to_string()).into_response()
         }
-        Err(_) => DefenderError::new(
+        Err(QueryFailure::Crashed) => DefenderError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             "The query failed to run.",

@@ -78,7 +78,7 @@ pub(crate) async fn token(
         Principal::App {
             client_id: identity.client_id.to_owned(),
         },
-        registrations::roles_for(resource, identity.defender_roles),
+        registrations::roles_for(resource, &identity.roles),
         Vec::new(),
     );
     Json(json!({

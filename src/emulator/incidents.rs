@@ -123,12 +123,7 @@ pub(crate) async fn list(
                 .is_none_or(|(_, filter)| filter.matches(incident))
         })
         .collect();
-    // Newest first; incidents created at the same instant in a stable order (higher id first).
-    matching.sort_by(|a, b| {
-        b.created_time
-            .cmp(&a.created_time)
-            .then(b.incident_id.cmp(&a.incident_id))
-    });
+    matching.sort_by(|a, b| Incident::newest_first(a, b));
     let total = matching.len();
     let value: Vec<&Incident> = matching
         .into_iter()

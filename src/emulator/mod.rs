@@ -1,10 +1,11 @@
-//! A local, stateful stand-in for Microsoft Entra ID (sign-in), Azure IMDS (managed identities) and
-//! the Microsoft 365 Defender API, served on 127.0.0.1. It exists so that the plugin can be tried
+//! A local, stateful stand-in for Microsoft Entra ID (sign-in), Azure IMDS (managed identities),
+//! the Microsoft 365 Defender API and Microsoft Graph's security API, served on 127.0.0.1. It exists so that the plugin can be tried
 //! and developed offline (`m365-defender emulator`, `--sandbox`) and so that tests run the real
 //! binary against services that behave like Microsoft's — their JSON, their errors, their limits —
 //! without a tenant. A control API under `/_emulator` moves its clock, injects faults, adds
 //! incidents and shows what it received.
 
+mod access;
 mod client_assertion;
 mod clock;
 mod control;
@@ -12,6 +13,7 @@ mod defender;
 mod devicelogin;
 mod entra;
 mod faults;
+mod graph;
 mod hunting;
 mod imds;
 mod incidents;
@@ -174,6 +176,7 @@ fn router(state: Arc<EmulatorState>) -> Router {
             get(incidents::get).patch(incidents::update),
         )
         .route("/api/advancedhunting/run", post(hunting::run))
+        .merge(graph::router())
         .nest("/_emulator", control::router())
         .fallback(defender::unknown_route)
         .layer(from_fn_with_state(Arc::clone(&state), faults::inject))
@@ -222,7 +225,8 @@ impl Emulator {
         })
     }
 
-    /// `http://127.0.0.1:<port>`: Entra ID, IMDS, the Defender API and `/_emulator` all live here.
+    /// `http://127.0.0.1:<port>`: Entra ID, IMDS, the Defender API, Microsoft Graph (`/v1.0`) and
+    /// `/_emulator` all live here.
     pub fn base_url(&self) -> String {
         self.base_url.clone()
     }
@@ -246,7 +250,7 @@ pub fn run_until_interrupted(options: EmulatorOptions, port: u16) -> std::io::Re
         let emulator = Emulator::start(options, port).await?;
         let url = emulator.base_url();
         eprintln!(
-            "m365-defender emulator: Entra ID, Azure IMDS and the Defender API at {url}\n\
+            "m365-defender emulator: Entra ID, Azure IMDS, the Defender API and Microsoft Graph security at {url}\n\
              \n  seed {seed}, {incidents} incidents over the last 30 days\n\
              \n  tenant id              {DEMO_TENANT_ID}\
              \n  client id              {DEMO_CLIENT_ID}\

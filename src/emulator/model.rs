@@ -136,6 +136,16 @@ pub(crate) struct Incident {
     pub(crate) alerts: Vec<Alert>,
 }
 
+impl Incident {
+    /// The order both APIs list incidents in: newest first, and incidents created at the same
+    /// instant in a stable order (higher id first).
+    pub(crate) fn newest_first(a: &Incident, b: &Incident) -> std::cmp::Ordering {
+        b.created_time
+            .cmp(&a.created_time)
+            .then(b.incident_id.cmp(&a.incident_id))
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Comment {

@@ -3,16 +3,73 @@
 //! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>). It is where the plugin's fetch
 //! cursor and user input meet the API, so the emulator accepts what Defender accepts — unquoted
 //! ISO-8601 instants (seven-digit fractions included), OData string literals with `''` for an
-//! apostrophe — and refuses the rest with Defender's `ODataError`.
+//! apostrophe — and refuses the rest with Defender's `ODataError`. Microsoft Graph's incidents
+//! take the same filters under Graph's names (`createdDateTime`, `lastUpdateDateTime`, statuses in
+//! camelCase, <https://learn.microsoft.com/graph/api/security-list-incidents>): one parser serves
+//! both, told the [`FilterDialect`].
 
 use jiff::Timestamp;
 
 use super::clock::parse_time;
 use super::model::{ApiEnum, Incident, IncidentStatus};
+use crate::graph::enums::{GraphEnum, IncidentStatus as GraphStatus};
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid OData query: {0}")]
 pub(crate) struct FilterError(String);
+
+/// Whose names a filter uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FilterDialect {
+    /// The Defender API: `createdTime gt …`, `status eq 'Active'`.
+    Defender,
+    /// Microsoft Graph: `createdDateTime gt …`, `status eq 'active'`.
+    Graph,
+}
+
+impl FilterDialect {
+    /// The property names, as `Field::CreatedTime`, `LastUpdateTime`, `Status`, `AssignedTo`.
+    fn names(self) -> [&'static str; 4] {
+        match self {
+            FilterDialect::Defender => ["createdTime", "lastUpdateTime", "status", "assignedTo"],
+            FilterDialect::Graph => [
+                "createdDateTime",
+                "lastUpdateDateTime",
+                "status",
+                "assignedTo",
+            ],
+        }
+    }
+
+    fn type_name(self) -> &'static str {
+        match self {
+            FilterDialect::Defender => "Incident",
+            FilterDialect::Graph => "microsoft.graph.security.incident",
+        }
+    }
+
+    fn field(self, name: &str) -> Option<Field> {
+        let fields = [
+            Field::CreatedTime,
+            Field::LastUpdateTime,
+            Field::Status,
+            Field::AssignedTo,
+        ];
+        self.names()
+            .iter()
+            .position(|known| *known == name)
+            .map(|index| fields[index])
+    }
+
+    /// A status literal: Defender's name, or Graph's (`inProgress`), without regard to case.
+    fn status(self, text: &str) -> Option<IncidentStatus> {
+        match self {
+            FilterDialect::Defender => IncidentStatus::parse(text),
+            FilterDialect::Graph => GraphStatus::from_graph_name(text)
+                .and_then(|status| IncidentStatus::parse(status.legacy_name())),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
@@ -106,11 +163,19 @@ fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
 }
 
 impl IncidentFilter {
+    /// Parses a Defender API `$filter`.
     pub(crate) fn parse(text: &str) -> Result<IncidentFilter, FilterError> {
+        IncidentFilter::parse_in(text, FilterDialect::Defender)
+    }
+
+    pub(crate) fn parse_in(
+        text: &str,
+        dialect: FilterDialect,
+    ) -> Result<IncidentFilter, FilterError> {
         let tokens = tokenize(text)?;
         let mut position = 0;
         let mut conditions = Vec::new();
-        parse_conjunction(&tokens, &mut position, &mut conditions)?;
+        parse_conjunction(&tokens, &mut position, &mut conditions, dialect)?;
         if let Some(extra) = tokens.get(position) {
             return Err(FilterError(format!(
                 "syntax error at {extra:?} in '{text}'"
@@ -159,17 +224,18 @@ fn parse_conjunction(
     tokens: &[Token],
     position: &mut usize,
     conditions: &mut Vec<Condition>,
+    dialect: FilterDialect,
 ) -> Result<(), FilterError> {
     loop {
         if tokens.get(*position) == Some(&Token::Open) {
             *position += 1;
-            parse_conjunction(tokens, position, conditions)?;
+            parse_conjunction(tokens, position, conditions, dialect)?;
             if tokens.get(*position) != Some(&Token::Close) {
                 return Err(FilterError("')' or operator expected".into()));
             }
             *position += 1;
         } else {
-            conditions.push(parse_condition(tokens, position)?);
+            conditions.push(parse_condition(tokens, position, dialect)?);
         }
         match tokens.get(*position) {
             Some(Token::Word(word)) if word == "and" => *position += 1,
@@ -183,19 +249,19 @@ fn parse_conjunction(
     }
 }
 
-fn parse_condition(tokens: &[Token], position: &mut usize) -> Result<Condition, FilterError> {
+fn parse_condition(
+    tokens: &[Token],
+    position: &mut usize,
+    dialect: FilterDialect,
+) -> Result<Condition, FilterError> {
     let field = match tokens.get(*position) {
-        Some(Token::Word(name)) => match name.as_str() {
-            "createdTime" => Field::CreatedTime,
-            "lastUpdateTime" => Field::LastUpdateTime,
-            "status" => Field::Status,
-            "assignedTo" => Field::AssignedTo,
-            other => {
-                return Err(FilterError(format!(
-                    "Could not find a property named '{other}' on type 'Incident', or filtering on it is not supported. Supported: createdTime, lastUpdateTime, status, assignedTo."
-                )));
-            }
-        },
+        Some(Token::Word(name)) => dialect.field(name).ok_or_else(|| {
+            FilterError(format!(
+                "Could not find a property named '{name}' on type '{}', or filtering on it is not supported. Supported: {}.",
+                dialect.type_name(),
+                dialect.names().join(", ")
+            ))
+        })?,
         other => {
             return Err(FilterError(format!(
                 "property name expected, found {other:?}"
@@ -241,7 +307,8 @@ fn parse_condition(tokens: &[Token], position: &mut usize) -> Result<Condition, 
                 "the operator '{comparison:?}' is not supported on {field:?}; use eq or ne"
             )))
         }
-        (Field::Status, Token::Text(text)) => IncidentStatus::parse(text)
+        (Field::Status, Token::Text(text)) => dialect
+            .status(text)
             .map(|status| Condition::Status(comparison, status))
             .ok_or_else(|| {
                 FilterError(format!(
@@ -316,6 +383,34 @@ mod tests {
         ] {
             assert!(IncidentFilter::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn graph_uses_its_own_names() {
+        let filter = IncidentFilter::parse_in(
+            "createdDateTime ge 2025-01-14T00:00:00Z and status eq 'inProgress'",
+            FilterDialect::Graph,
+        )
+        .unwrap();
+        assert!(matches!(
+            filter.conditions[0],
+            Condition::Time(Field::CreatedTime, Comparison::GreaterOrEqual, _)
+        ));
+        assert_eq!(
+            filter.conditions[1],
+            Condition::Status(Comparison::Equal, IncidentStatus::InProgress)
+        );
+        for bad in [
+            "createdTime gt 2025-01-01T00:00:00Z",
+            "status eq 'Open'",
+            "status eq 'NotAStatus'",
+        ] {
+            assert!(
+                IncidentFilter::parse_in(bad, FilterDialect::Graph).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(IncidentFilter::parse("createdDateTime gt 2025-01-01T00:00:00Z").is_err());
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! What the emulated Entra tenant knows: the resources (APIs) it issues tokens for and the rights
 //! each principal holds on them. Entra ID decides a token's audience and roles/scopes from these
-//! facts, and the Defender API then only reads the token. Adding Microsoft Graph later means adding
-//! its `Resource` entry and the Graph rights of each principal here.
+//! facts, and the Defender API and Microsoft Graph then only read the token.
 
 use super::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MANAGED_IDENTITY_CLIENT_ID,
@@ -33,6 +32,18 @@ pub(crate) struct Resource {
 /// `.us` hosts (<https://learn.microsoft.com/defender-xdr/usgov>).
 const DEFENDER_USER_SCOPES: &[&str] = &["Incident.ReadWrite", "AdvancedHunting.Read"];
 
+/// Microsoft Graph answers to `graph.microsoft.com`, in GCC High to `graph.microsoft.us` and in
+/// DoD to `dod-graph.microsoft.us`
+/// (<https://learn.microsoft.com/graph/deployments#microsoft-graph-and-graph-explorer-service-root-endpoints>).
+/// Its security permissions are named alike for users and apps
+/// (<https://learn.microsoft.com/graph/permissions-reference>).
+const GRAPH_USER_SCOPES: &[&str] = &[
+    "User.Read",
+    "SecurityIncident.Read.All",
+    "SecurityIncident.ReadWrite.All",
+    "ThreatHunting.Read.All",
+];
+
 pub(crate) static RESOURCES: &[Resource] = &[
     Resource {
         identifier: "https://security.microsoft.com/mtp",
@@ -57,7 +68,17 @@ pub(crate) static RESOURCES: &[Resource] = &[
     Resource {
         identifier: "https://graph.microsoft.com",
         api: Api::MicrosoftGraph,
-        user_scopes: &["User.Read"],
+        user_scopes: GRAPH_USER_SCOPES,
+    },
+    Resource {
+        identifier: "https://graph.microsoft.us",
+        api: Api::MicrosoftGraph,
+        user_scopes: GRAPH_USER_SCOPES,
+    },
+    Resource {
+        identifier: "https://dod-graph.microsoft.us",
+        api: Api::MicrosoftGraph,
+        user_scopes: GRAPH_USER_SCOPES,
     },
     Resource {
         identifier: "https://management.azure.com",
@@ -81,22 +102,38 @@ pub(crate) struct ConfidentialApp {
     pub(crate) secret: &'static str,
     /// Whether the demo certificate is uploaded to this app (certificate credentials).
     pub(crate) has_demo_certificate: bool,
-    /// Application permissions granted (admin-consented) on the Defender API.
-    pub(crate) defender_roles: &'static [&'static str],
+    pub(crate) roles: AppRoles,
 }
+
+/// Application permissions granted (admin-consented) to a principal, per API.
+pub(crate) struct AppRoles {
+    pub(crate) defender: &'static [&'static str],
+    pub(crate) graph: &'static [&'static str],
+}
+
+/// Every permission the plugin uses, on both APIs.
+const ALL_ROLES: AppRoles = AppRoles {
+    defender: &["Incident.ReadWrite.All", "AdvancedHunting.Read.All"],
+    graph: &["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"],
+};
+
+const NO_ROLES: AppRoles = AppRoles {
+    defender: &[],
+    graph: &[],
+};
 
 pub(crate) static CONFIDENTIAL_APPS: &[ConfidentialApp] = &[
     ConfidentialApp {
         client_id: DEMO_CLIENT_ID,
         secret: DEMO_CLIENT_SECRET,
         has_demo_certificate: true,
-        defender_roles: &["Incident.ReadWrite.All", "AdvancedHunting.Read.All"],
+        roles: ALL_ROLES,
     },
     ConfidentialApp {
         client_id: DEMO_NO_PERMISSIONS_CLIENT_ID,
         secret: DEMO_NO_PERMISSIONS_CLIENT_SECRET,
         has_demo_certificate: false,
-        defender_roles: &[],
+        roles: NO_ROLES,
     },
 ];
 
@@ -111,30 +148,28 @@ pub(crate) fn confidential_app(client_id: &str) -> Option<&'static ConfidentialA
 pub(crate) struct ManagedIdentity {
     pub(crate) client_id: &'static str,
     pub(crate) system_assigned: bool,
-    pub(crate) defender_roles: &'static [&'static str],
+    pub(crate) roles: AppRoles,
 }
 
 pub(crate) static MANAGED_IDENTITIES: &[ManagedIdentity] = &[
     ManagedIdentity {
         client_id: DEMO_SYSTEM_MANAGED_IDENTITY_CLIENT_ID,
         system_assigned: true,
-        defender_roles: &["Incident.ReadWrite.All", "AdvancedHunting.Read.All"],
+        roles: ALL_ROLES,
     },
     ManagedIdentity {
         client_id: DEMO_MANAGED_IDENTITY_CLIENT_ID,
         system_assigned: false,
-        defender_roles: &["Incident.ReadWrite.All", "AdvancedHunting.Read.All"],
+        roles: ALL_ROLES,
     },
 ];
 
-/// The application roles a principal holding `defender_roles` gets in a token for `resource`: the
-/// Defender roles only count on a Defender audience.
-pub(crate) fn roles_for(
-    resource: &Resource,
-    defender_roles: &'static [&'static str],
-) -> Vec<&'static str> {
+/// The application roles a principal holding `roles` gets in a token for `resource`: each API's
+/// roles only count on its own audience.
+pub(crate) fn roles_for(resource: &Resource, roles: &AppRoles) -> Vec<&'static str> {
     match resource.api {
-        Api::Defender => defender_roles.to_vec(),
-        Api::MicrosoftGraph | Api::AzureResourceManager => Vec::new(),
+        Api::Defender => roles.defender.to_vec(),
+        Api::MicrosoftGraph => roles.graph.to_vec(),
+        Api::AzureResourceManager => Vec::new(),
     }
 }

@@ -2,6 +2,7 @@
 //! emulator on an ephemeral 127.0.0.1 port with a fixed start time, so data and times are known.
 
 mod control;
+mod graph;
 mod hunting;
 mod incidents;
 mod sign_in;

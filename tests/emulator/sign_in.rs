@@ -548,9 +548,17 @@ async fn certificate_assertions_are_verified() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed jti");
     assert_entra_error(&body, "invalid_client", 700027);
 
-    let mut tampered = Assertion::valid(&harness).sign();
-    let last = tampered.pop().unwrap();
-    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    // Change one character in the middle of the signature: every base64url character there
+    // carries six bits, so the result still decodes but no longer verifies. (The last
+    // character carries padding bits, and changing it can make the token malformed instead.)
+    let valid = Assertion::valid(&harness).sign();
+    let middle = valid.rfind('.').unwrap() + 20;
+    let replacement = if &valid[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!("{}{replacement}{}", &valid[..middle], &valid[middle + 1..]);
     let (status, body) = redeem_assertion(&harness, &tampered).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_entra_error(&body, "invalid_client", 700027);

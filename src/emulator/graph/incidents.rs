@@ -1,0 +1,479 @@
+//! Graph's incidents: `GET /v1.0/security/incidents` (`$filter`, `$top`, `$skip`, `$count`,
+//! `$expand=alerts`, newest first, pages of 50 with an absolute `@odata.nextLink`),
+//! `GET` and `PATCH /v1.0/security/incidents/{id}`, and
+//! `POST /v1.0/security/incidents/{id}/comments`
+//! (<https://learn.microsoft.com/graph/api/security-list-incidents>,
+//! <https://learn.microsoft.com/graph/api/security-incident-update>,
+//! <https://learn.microsoft.com/graph/api/security-incident-post-comments>). Updates go through
+//! the same validation as the Defender API's, so both APIs agree on what an incident may become.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::super::EmulatorState;
+use super::super::incidents::IncidentUpdate;
+use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident};
+use super::super::odata::{FilterDialect, IncidentFilter, encode_query_value};
+use super::shapes::{self, Rendering};
+use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
+use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
+
+/// Graph's page of incidents when no `$top` is given, and the largest page: `$top` sets the page
+/// size up to this, and `@odata.nextLink` leads through the rest of the collection.
+const PAGE_SIZE: usize = 50;
+
+/// The properties a PATCH may set (<https://learn.microsoft.com/graph/api/security-incident-update#request-body>).
+const UPDATABLE: &[&str] = &[
+    "assignedTo",
+    "classification",
+    "customTags",
+    "determination",
+    "status",
+];
+
+/// The other properties of `microsoft.graph.security.incident`: known, but not settable.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "incidentWebUrl",
+    "tenantId",
+    "redirectIncidentId",
+    "displayName",
+    "createdDateTime",
+    "lastUpdateDateTime",
+    "severity",
+    "comments",
+    "systemTags",
+    "description",
+    "summary",
+    "lastModifiedBy",
+    "resolvingComment",
+    "alerts",
+];
+
+fn rendering(headers: &HeaderMap) -> Rendering {
+    Rendering {
+        unknown_enum_members: wants_unknown_enum_members(headers),
+    }
+}
+
+/// The `$expand` of an incident: `alerts` is its only navigation property.
+fn expands_alerts(value: &str) -> Result<bool, GraphError> {
+    for item in value.split(',').map(str::trim) {
+        if item != "alerts" {
+            return Err(GraphError::bad_request(format!(
+                "Could not find a property named '{item}' on type 'microsoft.graph.security.incident'."
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// The list query options, checked as Graph's OData layer checks them.
+struct ListOptions {
+    top: usize,
+    skip: usize,
+    count: bool,
+    expand_alerts: bool,
+    filter: Option<(String, IncidentFilter)>,
+}
+
+type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn query_pairs(query: QueryPairs) -> Result<Vec<(String, String)>, GraphError> {
+    query.map(|Query(pairs)| pairs).map_err(|rejection| {
+        GraphError::bad_request(format!(
+            "The query specified in the URI is not valid. {rejection}"
+        ))
+    })
+}
+
+fn list_options(query: QueryPairs) -> Result<ListOptions, GraphError> {
+    let pairs = query_pairs(query)?;
+    let mut options = ListOptions {
+        top: PAGE_SIZE,
+        skip: 0,
+        count: false,
+        expand_alerts: false,
+        filter: None,
+    };
+    let number = |name: &str, value: &str| {
+        value.trim().parse::<usize>().map_err(|_| {
+            GraphError::bad_request(format!(
+                "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
+            ))
+        })
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "$top" => options.top = number("$top", &value)?,
+            "$skip" => options.skip = number("$skip", &value)?,
+            "$count" => {
+                options.count = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "'{other}' is not a valid count option."
+                        )));
+                    }
+                }
+            }
+            "$expand" => options.expand_alerts = expands_alerts(&value)?,
+            "$filter" if value.trim().is_empty() => {}
+            "$filter" => {
+                let filter = IncidentFilter::parse_in(&value, FilterDialect::Graph)
+                    .map_err(|error| GraphError::bad_request(error.to_string()))?;
+                options.filter = Some((value, filter));
+            }
+            other if other.starts_with('$') => {
+                return Err(GraphError::bad_request(format!(
+                    "Query option '{other}' is not supported. Supported query options: $count, $filter, $skip, $top, $expand."
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+/// `GET /v1.0/security/incidents`
+pub(crate) async fn list(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Response {
+    let mut world = state.world();
+    if let Err(error) = admit(&mut world, &headers, GraphOperation::ReadIncidents) {
+        return error.into_response();
+    }
+    let options = match list_options(query) {
+        Ok(options) => options,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    let mut matching: Vec<&Incident> = world
+        .tenant
+        .visible(now)
+        .filter(|incident| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|(_, filter)| filter.matches(incident))
+        })
+        .collect();
+    matching.sort_by(|a, b| Incident::newest_first(a, b));
+    let total = matching.len();
+    let page_size = options.top.min(PAGE_SIZE);
+    let rendering = rendering(&headers);
+    let value: Vec<Value> = matching
+        .into_iter()
+        .skip(options.skip)
+        .take(page_size)
+        .map(|incident| shapes::incident(incident, options.expand_alerts, rendering))
+        .collect();
+    let next_skip = options.skip + page_size;
+    let next_link = (page_size > 0 && next_skip < total).then(|| {
+        let mut query = Vec::new();
+        if options.expand_alerts {
+            query.push("$expand=alerts".to_owned());
+        }
+        if let Some((text, _)) = &options.filter {
+            query.push(format!("$filter={}", encode_query_value(text)));
+        }
+        if options.count {
+            query.push("$count=true".to_owned());
+        }
+        query.push(format!("$top={page_size}"));
+        query.push(format!("$skip={next_skip}"));
+        format!(
+            "{}/v1.0/security/incidents?{}",
+            state.base_url,
+            query.join("&")
+        )
+    });
+    let mut page = Map::new();
+    let context = if options.expand_alerts {
+        "security/incidents(alerts())"
+    } else {
+        "security/incidents"
+    };
+    page.insert(
+        "@odata.context".into(),
+        json!(format!("{}/v1.0/$metadata#{context}", state.base_url)),
+    );
+    if options.count {
+        page.insert("@odata.count".into(), json!(total));
+    }
+    page.insert("value".into(), Value::Array(value));
+    if let Some(next_link) = next_link {
+        page.insert("@odata.nextLink".into(), json!(next_link));
+    }
+    Json(Value::Object(page)).into_response()
+}
+
+fn not_found(id: &str) -> GraphError {
+    GraphError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("Incident with id '{id}' was not found."),
+    )
+}
+
+fn entity_response(
+    state: &EmulatorState,
+    incident: &Incident,
+    expand: bool,
+    rendering: Rendering,
+) -> Response {
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#security/incidents/$entity", state.base_url)
+    });
+    if let (Value::Object(body), Value::Object(incident)) =
+        (&mut body, shapes::incident(incident, expand, rendering))
+    {
+        body.extend(incident);
+    }
+    Json(body).into_response()
+}
+
+/// `GET /v1.0/security/incidents/{id}`
+pub(crate) async fn get(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: QueryPairs,
+) -> Response {
+    let mut world = state.world();
+    if let Err(error) = admit(&mut world, &headers, GraphOperation::ReadIncidents) {
+        return error.into_response();
+    }
+    let expand = query_pairs(query).and_then(|pairs| {
+        pairs
+            .iter()
+            .filter(|(name, _)| name == "$expand")
+            .try_fold(false, |_, (_, value)| expands_alerts(value))
+    });
+    let expand = match expand {
+        Ok(expand) => expand,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    let found = id.parse::<u64>().ok().and_then(|number| {
+        world
+            .tenant
+            .visible(now)
+            .find(|incident| incident.incident_id == number)
+    });
+    match found {
+        Some(incident) => entity_response(&state, incident, expand, rendering(&headers)),
+        None => not_found(&id).into_response(),
+    }
+}
+
+/// A Graph enumeration value of a PATCH body: a metadata name (in any case); an opt-in member
+/// only from a client that opted in; never the sentinel.
+fn member<E: GraphEnum>(
+    name: &str,
+    value: &Value,
+    opted_in: bool,
+) -> Result<Option<E>, GraphError> {
+    let text = match value {
+        Value::Null => return Ok(None),
+        Value::String(text) => text,
+        other => {
+            return Err(GraphError::bad_request(format!(
+                "The {name} must be a string, not {other}."
+            )));
+        }
+    };
+    match E::from_graph_name(text) {
+        Some(member)
+            if member.graph_name() != "unknownFutureValue"
+                && (opted_in || !member.needs_opt_in()) =>
+        {
+            Ok(Some(member))
+        }
+        _ => Err(GraphError::bad_request(format!(
+            "Invalid value '{text}' for {name}. Allowed values: {}.",
+            E::settable_graph_names().join(", ")
+        ))),
+    }
+}
+
+/// Turns a Graph PATCH body into the Defender API's, so that one validation and one update serve
+/// both APIs.
+fn stored_update(body: &[u8], opted_in: bool) -> Result<Map<String, Value>, GraphError> {
+    let body: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
+    let mut update = Map::new();
+    for (name, value) in &body {
+        match name.as_str() {
+            "@odata.type" => {}
+            "status" => {
+                if let Some(status) = member::<IncidentStatus>(name, value, opted_in)? {
+                    if status == IncidentStatus::AwaitingAction {
+                        return Err(GraphError::bad_request(
+                            "The status awaitingAction can only be set by Microsoft Defender Experts.",
+                        ));
+                    }
+                    update.insert(name.clone(), json!(status.legacy_name()));
+                }
+            }
+            "classification" => {
+                if let Some(classification) = member::<Classification>(name, value, opted_in)? {
+                    update.insert(name.clone(), json!(classification.legacy_name()));
+                }
+            }
+            "determination" => {
+                if let Some(determination) = member::<Determination>(name, value, opted_in)? {
+                    if StoredDetermination::parse(determination.legacy_name()).is_none() {
+                        return Err(GraphError::bad_request(format!(
+                            "The determination '{}' belongs to no classification an incident can have. {}",
+                            determination.graph_name(),
+                            allowed_determinations()
+                        )));
+                    }
+                    update.insert(name.clone(), json!(determination.legacy_name()));
+                }
+            }
+            "assignedTo" => {
+                update.insert(name.clone(), value.clone());
+            }
+            "customTags" => {
+                update.insert("tags".into(), value.clone());
+            }
+            other if READ_ONLY.contains(&other) => {
+                return Err(GraphError::bad_request(format!(
+                    "The property '{other}' is read-only. Properties that can be updated: {}.",
+                    UPDATABLE.join(", ")
+                )));
+            }
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "The property '{other}' does not exist on type 'microsoft.graph.security.incident'. Make sure to only use property names that are defined by the type."
+                )));
+            }
+        }
+    }
+    Ok(update)
+}
+
+/// Microsoft's classification → determination table, worded for an error message.
+fn allowed_determinations() -> String {
+    let lines: Vec<String> = [
+        Classification::TruePositive,
+        Classification::InformationalExpectedActivity,
+        Classification::FalsePositive,
+    ]
+    .iter()
+    .map(|classification| {
+        let determinations: Vec<&str> = classification
+            .determinations()
+            .iter()
+            .map(|determination| determination.graph_name())
+            .collect();
+        format!(
+            "With {}: {}.",
+            classification.graph_name(),
+            determinations.join(", ")
+        )
+    })
+    .collect();
+    lines.join(" ")
+}
+
+/// Applies `update`, a Defender API PATCH body made from the Graph request (or why the request
+/// was refused), to incident `id` on behalf of the caller; returns the incident after it. The
+/// token is checked before the body, as the service does.
+fn change(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    id: &str,
+    update: Result<Map<String, Value>, GraphError>,
+) -> Result<Incident, GraphError> {
+    let mut world = state.world();
+    let caller = admit(&mut world, headers, GraphOperation::UpdateIncident)?;
+    let update = update?;
+    let bytes = serde_json::to_vec(&update).unwrap_or_default();
+    let update = IncidentUpdate::parse(&bytes)?;
+    let now = world.clock.now();
+    let incident = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| world.tenant.visible_mut(number, now))
+        .ok_or_else(|| not_found(id))?;
+    update.apply(incident, caller.comment_author(), now)?;
+    Ok(incident.clone())
+}
+
+/// `PATCH /v1.0/security/incidents/{id}`
+pub(crate) async fn update(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let opted_in = wants_unknown_enum_members(&headers);
+    match change(&state, &headers, &id, stored_update(&body, opted_in)) {
+        Ok(incident) => entity_response(&state, &incident, false, rendering(&headers)),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The body of a new comment: `{"@odata.type": "microsoft.graph.security.alertComment",
+/// "comment": "…"}`.
+fn comment_update(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
+    let body: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
+    if let Some(odata_type) = body.get("@odata.type") {
+        let expected = "microsoft.graph.security.alertComment";
+        if odata_type.as_str().map(|text| text.trim_start_matches('#')) != Some(expected) {
+            return Err(GraphError::bad_request(format!(
+                "A comment must have the type '{expected}', not {odata_type}."
+            )));
+        }
+    }
+    if let Some(other) = body
+        .keys()
+        .find(|key| !matches!(key.as_str(), "@odata.type" | "comment"))
+    {
+        return Err(GraphError::bad_request(format!(
+            "The property '{other}' does not exist on type 'microsoft.graph.security.alertComment'."
+        )));
+    }
+    match body.get("comment") {
+        Some(Value::String(comment)) if !comment.trim().is_empty() => {
+            Ok(Map::from_iter([("comment".to_owned(), json!(comment))]))
+        }
+        _ => Err(GraphError::bad_request(
+            "The comment is missing or empty. The request body must be {\"@odata.type\": \"microsoft.graph.security.alertComment\", \"comment\": \"<text>\"}.",
+        )),
+    }
+}
+
+/// `POST /v1.0/security/incidents/{id}/comments`: answers with all the incident's comments.
+pub(crate) async fn add_comment(
+    State(state): State<Arc<EmulatorState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match change(&state, &headers, &id, comment_update(&body)) {
+        Ok(incident) => Json(json!({
+            "@odata.context": format!(
+                "{}/v1.0/$metadata#security/incidents('{id}')/comments",
+                state.base_url
+            ),
+            "value": shapes::comments(&incident.comments),
+        }))
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
