@@ -318,6 +318,25 @@ mod tests {
     }
 
     #[test]
+    fn answers_translated_into_values_still_make_models() {
+        // A backend that rebuilds answers as `Value`s (Microsoft Graph's, translated to these
+        // shapes) gets the same types.
+        let hunt: HuntingResponse = serde_json::from_value(serde_json::json!({
+            "Schema": [{"Name": "a", "Type": "Int64"}],
+            "Results": [{"a": 1}]
+        }))
+        .unwrap();
+        assert_eq!(hunt.results.get(), r#"[{"a":1}]"#);
+        let object = serde_json::json!({"incidentId": 3, "status": "Active"});
+        let incident = Incident::from_object(object.as_object().unwrap()).unwrap();
+        assert_eq!(incident.fields.status.get().unwrap(), "Active");
+        assert_eq!(
+            incident.raw().get(),
+            r#"{"incidentId":3,"status":"Active"}"#
+        );
+    }
+
+    #[test]
     fn changes_carry_only_what_is_set() {
         let changes = IncidentChanges {
             assigned_to: Some(String::new()),
