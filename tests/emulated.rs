@@ -1,27 +1,18 @@
-//! An emulated tenant for the fetch and mirroring tests: the emulator serves on its own thread
-//! and runtime, the real binary runs against it as the platform would run it (signing in with the
-//! demo app's client credentials, carrying the integration context from run to run), and the
-//! test drives the tenant through the control API.
+//! An emulated tenant for the fetch and mirroring tests: the real binary runs against the
+//! emulator as the platform would run it (signing in with the demo app's client credentials,
+//! carrying the integration context from run to run), and the test drives the tenant through
+//! the control API.
 
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-
-use m365_defender::emulator::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator, EmulatorOptions,
-};
+use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Map, Value, json};
 
-use crate::support::{Run, run};
+use crate::support::{DEFAULT_START, EmulatorSettings, Run, RunningEmulator, run};
 
 /// The emulator's clock at start in every test: fixed, so created times are predictable.
-pub const START: &str = "2026-01-15T12:00:00Z";
+pub const START: &str = DEFAULT_START;
 
 pub struct Tenant {
-    pub base_url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
-    runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
+    emulator: RunningEmulator,
     /// The integration context as the last run left it.
     pub context: Map<String, Value>,
 }
@@ -30,64 +21,28 @@ impl Tenant {
     /// An emulator holding `incidents` seeded incidents (spread over the 30 days before
     /// [`START`]), its clock frozen at [`START`].
     pub fn start(incidents: usize) -> Tenant {
-        let options = EmulatorOptions {
-            incidents,
-            start_time: Some(START.parse().unwrap()),
+        let emulator = RunningEmulator::start(&EmulatorSettings {
+            incidents: Some(incidents),
             // Tests move the clock by hours; tokens must not expire on the way.
-            access_token_lifetime_secs: 10 * 365 * 24 * 3600,
-            ..EmulatorOptions::default()
-        };
-        let (url_sender, url_receiver) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let emulator = Emulator::start(options, 0).await.unwrap();
-                url_sender.send(emulator.base_url()).unwrap();
-                let _ = stopped.await;
-                emulator.shutdown().await;
-            });
+            access_token_lifetime_secs: Some(10 * 365 * 24 * 3600),
+            ..EmulatorSettings::default()
         });
-        let base_url = url_receiver.recv().unwrap();
-        let tenant = Tenant {
-            base_url,
-            stop: Some(stop),
-            server: Some(server),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            http: reqwest::Client::new(),
+        // Frozen at START exactly, not at START plus however long starting took.
+        emulator.call(
+            "POST",
+            "/_emulator/clock",
+            Some(&json!({"set": START, "frozen": true})),
+        );
+        Tenant {
+            emulator,
             context: Map::new(),
-        };
-        tenant.control("POST", "/_emulator/clock", json!({"frozen": true}));
-        tenant
+        }
     }
 
     /// A control API call; returns its JSON answer (null when empty).
     pub fn control(&self, method: &str, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.base_url);
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        self.runtime.block_on(async {
-            let response = self
-                .http
-                .request(method, &url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let bytes = response.bytes().await.unwrap();
-            assert!(
-                status.is_success(),
-                "{path}: {status} {}",
-                String::from_utf8_lossy(&bytes)
-            );
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        })
+        let body = (!body.is_null()).then_some(body);
+        self.emulator.call(method, path, body.as_ref())
     }
 
     /// Adds incidents as Defender would raise them; returns their ids.
@@ -99,6 +54,11 @@ impl Tenant {
             .iter()
             .map(|id| id.as_u64().unwrap())
             .collect()
+    }
+
+    /// Changes an incident as an analyst in the Defender portal would.
+    pub fn portal_change(&self, id: u64, body: Value) -> Value {
+        self.control("PATCH", &format!("/_emulator/incidents/{id}"), body)
     }
 
     pub fn advance_clock(&self, seconds: i64) {
@@ -132,9 +92,10 @@ impl Tenant {
 
     /// Instance parameters that sign in with the demo app, plus `extra`.
     pub fn params(&self, extra: Value) -> Value {
+        let base_url = &self.emulator.base_url;
         let mut params = json!({
-            "base_url": self.base_url,
-            "azure_ad_endpoint": self.base_url,
+            "base_url": base_url,
+            "azure_ad_endpoint": base_url,
             "client_credentials": true,
             "creds_client_id": {"password": DEMO_CLIENT_ID},
             "creds_tenant_id": {"password": DEMO_TENANT_ID},
@@ -146,25 +107,20 @@ impl Tenant {
         params
     }
 
-    /// Runs the binary once, carrying the integration context.
+    /// Runs the binary once with the carried integration context, and carries on the one it
+    /// returns.
     pub fn run(&mut self, envelope: Value) -> Run {
         let mut envelope = envelope;
         envelope["integration_context"] = Value::Object(self.context.clone());
         let result = run(&envelope);
-        if let Some(context) = result.document["integration_context"].as_object() {
-            self.context = context.clone();
-        }
+        self.keep_context(&result);
         result
     }
-}
 
-impl Drop for Tenant {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.join();
+    /// Carries on the integration context a run returned.
+    pub fn keep_context(&mut self, result: &Run) {
+        if let Some(context) = result.document["integration_context"].as_object() {
+            self.context = context.clone();
         }
     }
 }

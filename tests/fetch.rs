@@ -260,9 +260,7 @@ fn random_streams_are_fetched_exactly_once() {
             } else {
                 run(&envelope)
             };
-            if let Some(context) = result.document["integration_context"].as_object() {
-                tenant.context = context.clone();
-            }
+            tenant.keep_context(&result);
             let requests = list_requests(&tenant.take_requests());
             assert!(
                 requests <= platform.budget,

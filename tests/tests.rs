@@ -6,6 +6,7 @@ mod emulated;
 mod emulator;
 mod fetch;
 mod incidents;
+mod mirroring;
 mod replay;
 mod sign_in;
 mod support;

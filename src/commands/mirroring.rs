@@ -440,7 +440,11 @@ impl ResolvedIds {
         if self.0.len() > Self::LIMIT {
             self.0.drain(..self.0.len() - Self::LIMIT);
         }
-        context.insert(Self::KEY.into(), json!(format_id_ranges(&self.0)));
+        if self.0.is_empty() {
+            context.shift_remove(Self::KEY);
+        } else {
+            context.insert(Self::KEY.into(), json!(format_id_ranges(&self.0)));
+        }
     }
 
     fn contains(&self, id: u64) -> bool {

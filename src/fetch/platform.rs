@@ -3,7 +3,8 @@
 //! Both carry the summary fields the XSOAR integration computes from the alerts (`Categories`,
 //! `Impacted entities`, `Active alerts`, …), because incident types, layouts and mappers built for
 //! that integration read them from `rawJSON`. Field names, order and values follow its recordings;
-//! unlike it, the set-like columns keep first-seen order so that every run writes the same JSON.
+//! unlike it, the set-like columns are sorted (as in the incidents table), so that every run
+//! writes the same JSON.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -78,7 +79,7 @@ fn summary_fields(incident: &RawIncident) -> Map<String, Value> {
             .flat_map(|alert| list(alert, "entities"))
             .collect::<Vec<_>>()
     };
-    let impacted = distinct(
+    let impacted = sorted_set(
         entities()
             .into_iter()
             .filter(|entity| entity.get("entityType") == Some(&json!("User")))
@@ -155,13 +156,13 @@ fn summary_fields(incident: &RawIncident) -> Map<String, Value> {
     );
     fields.insert(
         "Service sources".into(),
-        Value::Array(distinct(
+        Value::Array(sorted_set(
             alerts.iter().map(|alert| field(alert, "serviceSource")),
         )),
     );
     fields.insert(
         "Detection sources".into(),
-        Value::Array(distinct(
+        Value::Array(sorted_set(
             alerts.iter().map(|alert| field(alert, "detectionSource")),
         )),
     );
@@ -183,14 +184,15 @@ fn list<'o>(object: &'o Map<String, Value>, name: &str) -> Vec<&'o Map<String, V
         .collect()
 }
 
-/// The values in first-seen order, each once.
-fn distinct(values: impl Iterator<Item = Value>) -> Vec<Value> {
+/// The values, each once, sorted (null first, then text in byte order).
+fn sorted_set(values: impl Iterator<Item = Value>) -> Vec<Value> {
     let mut kept: Vec<Value> = Vec::new();
     for value in values {
         if !kept.contains(&value) {
             kept.push(value);
         }
     }
+    kept.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     kept
 }
 
@@ -250,7 +252,7 @@ mod tests {
                 "mirror_tags",
             ];
             for key in added {
-                api_incident.remove(key);
+                api_incident.shift_remove(key);
             }
             let ours = fetched_incident(api_incident, &stamp);
             assert_eq!(ours["name"], recorded["name"]);

@@ -142,7 +142,8 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
     fn entity(answer: Value) -> Result<RawIncident, ApiError> {
         match answer {
             Value::Object(mut incident) if incident_id(&incident).is_some() => {
-                incident.remove("@odata.context");
+                // `shift_remove` keeps the order of the fields (`remove` would move the last one up).
+                incident.shift_remove("@odata.context");
                 Ok(incident)
             }
             _ => Err(ApiError::Malformed(

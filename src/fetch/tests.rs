@@ -218,7 +218,7 @@ impl Platform {
         // A look-back pass goes round and round; only the forward state counts as moving.
         let forward = |cursor: &Map<String, Value>| {
             let mut cursor = cursor.clone();
-            cursor.remove("lookback");
+            cursor.shift_remove("lookback");
             cursor
         };
         let moved = forward(&cursor) != forward(&self.cursor);
