@@ -6,11 +6,13 @@
 //! oldest range first:
 //!
 //! - **Forward reads** cover `[start, start + window)`, or `[start, …)` once that reaches the
-//!   newest incident seen. A full page means the range was too wide: the window shrinks by the
-//!   page's density and the read is retried. A page that is not full is the complete set of the
-//!   range; its incidents are emitted oldest first and `start` moves past them (never past the
-//!   newest `createdTime` seen, which the service's clock has certainly reached, so nothing can
-//!   still be created below `start`).
+//!   newest incident seen. A full page means the range was too wide: the window shrinks (by the
+//!   page's density, or by halves while the first incidents after a quiet stretch are sought)
+//!   and the read is retried; the window is kept in the cursor, so a run that runs out of
+//!   requests leaves the narrowing to the next. A page that is not full is the complete set of
+//!   the range; its incidents are emitted oldest first and `start` moves past them (never past
+//!   the newest `createdTime` seen, which the service's clock has certainly reached, so nothing
+//!   can still be created below `start` — the platform's own clock plays no part).
 //! - **Bursts**: when more than a page of incidents share `createdTime` = `start`, they are read
 //!   with `$skip`, a page per request. Nothing new can be created at a past instant; a late one
 //!   only pushes the others to later offsets, so paging reads some twice and misses none.
@@ -20,7 +22,7 @@
 //!   first re-reads `[settled, start)` (a page at a time, across runs if larger) and emits what
 //!   it had not seen; a complete re-read settles what was visible when it began. Near the
 //!   present that range is about one look-back wide; far behind it (draining a backlog) it is
-//!   empty, as everything read there was long visible. Nothing depends on the platform's clock.
+//!   empty, as everything read there was long visible.
 //! - **Seen ids**: the ids emitted whose `createdTime` a read can still reach are kept in the
 //!   cursor; every read drops them, so overlapping reads never repeat an incident.
 //!
@@ -115,7 +117,8 @@ fn forget_before(cursor: &Cursor) -> Timestamp {
     oldest_read
 }
 
-/// Whether a read of the next step fits in the run, or the step says it is done.
+/// What a forward step leaves for the run: read on, or stop (caught up with the newest
+/// incidents, out of incidents to emit, or out of time).
 enum Step {
     Continue,
     Stop,
@@ -140,10 +143,9 @@ impl<S: IncidentSource> Run<'_, S> {
                 break;
             }
         }
-        if lookback_due && self.cursor.lookback.is_some() {
-            while self.has_room() && self.cursor.lookback.is_some() {
-                self.lookback_step().await?;
-            }
+        // Requests the forward reads left over go to a look-back pass still under way.
+        while lookback_due && self.has_room() && self.cursor.lookback.is_some() {
+            self.lookback_step().await?;
         }
         Ok(())
     }
@@ -188,11 +190,13 @@ impl<S: IncidentSource> Run<'_, S> {
             None => REQUEST_TIMEOUT,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if left < MIN_REQUEST_TIME {
+                // However short `fetch_timeout` is, a run tries once: otherwise it would never
+                // fetch anything.
+                if left < MIN_REQUEST_TIME && self.requests > 0 {
                     tracing::info!("fetch stops early: its time is nearly up");
                     return Ok(None);
                 }
-                left.min(REQUEST_TIMEOUT)
+                left.clamp(MIN_REQUEST_TIME, REQUEST_TIMEOUT)
             }
         };
         self.requests += 1;
