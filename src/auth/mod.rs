@@ -187,7 +187,7 @@ impl<'a> Session<'a> {
                 let refresh = token_cache::refresh_token(self.context, &self.owner())
                     .or_else(|| seeded_refresh_token.clone())
                     .ok_or(SignInError::NotSignedIn)?;
-                let scope = format!("offline_access {}", endpoints.default_scope());
+                let scope = endpoints.delegated_scope();
                 token_endpoint::post_form(
                     self.http,
                     &token_url(&endpoints.login_host, tenant),
