@@ -84,10 +84,13 @@ const WORLDWIDE_LOGIN: &str = "https://login.microsoftonline.com";
 const WORLDWIDE_API: &str = "https://api.security.microsoft.com";
 const WORLDWIDE_GRAPH: &str = "https://graph.microsoft.com";
 
-/// The legacy Defender API's hosts in every cloud: with the Graph backend, a `base_url` left at
-/// one of them is the old setting, not a Graph host.
-const LEGACY_API_HOSTS: [&str; 3] = [
+/// The legacy Defender API's hosts in every cloud and region: with the Graph backend, a
+/// `base_url` left at one of them is the old setting, not a Graph host.
+const LEGACY_API_HOSTS: [&str; 6] = [
     WORLDWIDE_API,
+    "https://api-us.security.microsoft.com",
+    "https://api-eu.security.microsoft.com",
+    "https://api-uk.security.microsoft.com",
     "https://api-gcc.security.microsoft.us",
     "https://api-gov.security.microsoft.us",
 ];
@@ -519,6 +522,99 @@ mod tests {
         assert_eq!(c.endpoints.api_base, "http://127.0.0.1:9");
         assert_eq!(c.endpoints.login_host, "http://127.0.0.1:9");
         assert!(config(json!({"endpoint_type": "Mars"})).is_err());
+    }
+
+    #[test]
+    fn graph_takes_each_clouds_graph_host_for_the_api_and_the_token() {
+        for (cloud, graph, login) in [
+            (
+                "Worldwide",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            (
+                "GCC",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            (
+                "GCC High",
+                "https://graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+            (
+                "DoD",
+                "https://dod-graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+        ] {
+            // The platform fills in the legacy host as the default Server URL.
+            let c = config(json!({
+                "endpoint_type": cloud,
+                "api_backend": "Microsoft Graph",
+                "base_url": "https://api.security.microsoft.com"
+            }))
+            .unwrap();
+            let e = &c.endpoints;
+            assert_eq!(e.backend, ApiBackend::Graph);
+            assert_eq!(e.api_base, graph, "{cloud}");
+            assert_eq!(e.login_host, login, "{cloud}");
+            assert_eq!(e.resource, graph, "{cloud}");
+            assert_eq!(e.default_scope(), format!("{graph}/.default"));
+            assert_eq!(
+                e.delegated_scope(),
+                format!(
+                    "offline_access {graph}/SecurityIncident.ReadWrite.All {graph}/ThreatHunting.Read.All"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn with_graph_a_legacy_host_is_not_a_graph_host_but_an_explicit_one_wins() {
+        let graph = |base_url: &str| {
+            config(json!({"endpoint_type": "GCC High", "api_backend": "Microsoft Graph", "base_url": base_url}))
+                .unwrap()
+                .endpoints
+                .api_base
+        };
+        assert_eq!(
+            graph("https://api-gov.security.microsoft.us/"),
+            "https://graph.microsoft.us"
+        );
+        assert_eq!(
+            graph("https://graph.microsoft.com"),
+            "https://graph.microsoft.us"
+        );
+        assert_eq!(graph("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+        let c = config(json!({"api_backend": "Microsoft Graph"})).unwrap();
+        assert_eq!(c.endpoints.api_base, "https://graph.microsoft.com");
+        // The legacy API stays the default, so existing instances keep working.
+        let c = config(json!({})).unwrap();
+        assert_eq!(c.endpoints.backend, ApiBackend::Legacy);
+        assert_eq!(
+            c.endpoints.delegated_scope(),
+            "offline_access https://security.microsoft.com/mtp/.default"
+        );
+        let error = config(json!({"api_backend": "Graph beta"})).unwrap_err();
+        assert!(error.to_string().contains("api_backend"), "{error}");
+    }
+
+    #[test]
+    fn the_china_cloud_is_refused_by_name_or_host() {
+        for params in [
+            json!({"endpoint_type": "China"}),
+            json!({"endpoint_type": "China (21Vianet)", "api_backend": "Microsoft Graph"}),
+            json!({"api_backend": "Microsoft Graph", "base_url": "https://microsoftgraph.chinacloudapi.cn"}),
+            json!({"api_backend": "Microsoft Graph", "azure_ad_endpoint": "https://login.partner.microsoftonline.cn"}),
+        ] {
+            let error = config(params.clone()).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::UnsupportedCloud),
+                "{params}: {error}"
+            );
+            assert!(error.to_string().contains("21Vianet"), "{error}");
+        }
     }
 
     #[test]

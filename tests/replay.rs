@@ -479,10 +479,11 @@ fn align(graph: &mut Value, legacy: &Value, at: &str, problems: &mut Vec<String>
     }
 }
 
-/// The control calls of `step` for `backend`: on Graph, the step's own `graph_control`, or its
-/// faults moved to the Graph route of the same operation.
-fn controls(step: &Step, backend: Backend, label: &str) -> Vec<ControlCall> {
-    if backend == Backend::Legacy {
+/// The control calls of `step` for `backend`. `control` is written for the case's first
+/// backend; for Graph after the legacy API, the step's own `graph_control`, or its faults moved
+/// to the Graph route of the same operation.
+fn controls(step: &Step, backend: Backend, primary: Backend, label: &str) -> Vec<ControlCall> {
+    if backend == primary {
         return step.control.clone();
     }
     if let Some(calls) = &step.graph_control {
@@ -552,7 +553,7 @@ fn run_steps(path: &Path, case: &Case, backend: Backend, failures: &mut Failures
     let mut carried_last_run: Option<Value> = None;
     for (index, step) in case.steps.iter().enumerate() {
         let label = step_label(path, index, step, backend);
-        for control in controls(step, backend, &label) {
+        for control in controls(step, backend, case.backends[0], &label) {
             let body = control.body.as_ref().map(|b| {
                 let text = fill(b, &base)
                     .to_string()
