@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, Url};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
 use super::client::{ApiClient, Call};
@@ -105,9 +105,9 @@ fn json_bytes(value: &Value) -> Vec<u8> {
 
 /// A single-entity answer carries `@odata.context`, which is about the answer, not the
 /// incident; the XSOAR integration removed it too.
-fn without_annotations(mut incident: Incident) -> Incident {
-    incident.extra.shift_remove("@odata.context");
-    incident
+fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, ApiError> {
+    incident.shift_remove("@odata.context");
+    Incident::from_object(&incident).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
 impl IncidentsBackend for DefenderApi<'_, '_> {
@@ -165,7 +165,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 replay: Replay::Safe,
             })
             .await?;
-        Ok(without_annotations(incident))
+        without_annotations(incident)
     }
 
     async fn update_incident(
@@ -191,7 +191,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 replay,
             })
             .await?;
-        Ok(without_annotations(incident))
+        without_annotations(incident)
     }
 
     async fn run_hunting_query(
