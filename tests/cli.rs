@@ -245,14 +245,3 @@ fn debug_logging_goes_to_stderr_only() {
         result.stderr
     );
 }
-
-#[test]
-fn commands_without_a_handler_yet_fail_plainly_without_faking_success() {
-    let result = run(&json!({"command": "fetch-incidents"}));
-    assert_eq!(result.code, 1);
-    assert!(
-        result.message().contains("not implemented yet"),
-        "{}",
-        result.message()
-    );
-}
