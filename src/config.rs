@@ -435,6 +435,170 @@ fn wrong_type(param: &'static str, expected: &str, found: &Value) -> ConfigError
     }
 }
 
+/// The fetch parameters, validated.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    /// Where the first fetch starts (`first_fetch`, resolved against the current time).
+    pub first_fetch: jiff::Timestamp,
+    /// The most incidents one run creates (`max_fetch`, 1 to 100).
+    pub max_fetch: usize,
+    /// How long one run may take (`fetch_timeout`); none means no limit of our own.
+    pub fetch_timeout: Option<std::time::Duration>,
+    /// How late an incident may become visible after its creation and still be fetched
+    /// (`fetch_lookback`, minutes).
+    pub lookback: jiff::SignedDuration,
+    /// The platform's incident type for fetched incidents (`incidentType`).
+    pub incident_type: Option<String>,
+}
+
+/// The largest `max_fetch`: one API page.
+pub const MAX_FETCH_LIMIT: usize = 100;
+
+impl FetchSettings {
+    pub fn from_params(params: &Map<String, Value>) -> Result<FetchSettings, ConfigError> {
+        let params = Params(params);
+        let first_fetch_text = params
+            .text("first_fetch")?
+            .unwrap_or_else(|| "12 hours".to_owned());
+        let first_fetch =
+            crate::fetch::time::parse_point_in_time(&first_fetch_text, jiff::Timestamp::now())
+                .ok_or_else(|| ConfigError::Invalid {
+                    param: "first_fetch",
+                    reason: format!(
+                        "{first_fetch_text:?} is not a time; use a span such as `3 days`, `12 hours` or `30 minutes`, an ISO-8601 time, or epoch seconds"
+                    ),
+                })?;
+        let max_fetch = match params.whole_number("max_fetch")? {
+            None => 10,
+            Some(n) if n < 1 => {
+                return Err(ConfigError::Invalid {
+                    param: "max_fetch",
+                    reason: format!("{n} is not a positive number of incidents"),
+                });
+            }
+            Some(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if n > MAX_FETCH_LIMIT {
+                    tracing::warn!(
+                        max_fetch = n,
+                        "max_fetch is above {MAX_FETCH_LIMIT}; fetching {MAX_FETCH_LIMIT} a run"
+                    );
+                }
+                n.min(MAX_FETCH_LIMIT)
+            }
+        };
+        let fetch_timeout = match params.whole_number("fetch_timeout")? {
+            None | Some(0) => None,
+            Some(n) if n < 0 => {
+                return Err(ConfigError::Invalid {
+                    param: "fetch_timeout",
+                    reason: format!("{n} is not a number of seconds"),
+                });
+            }
+            Some(n) => Some(std::time::Duration::from_secs(n.unsigned_abs())),
+        };
+        let lookback_minutes = match params.whole_number("fetch_lookback")? {
+            None => 10,
+            Some(n) if !(0..=24 * 60).contains(&n) => {
+                return Err(ConfigError::Invalid {
+                    param: "fetch_lookback",
+                    reason: format!("{n} is not a number of minutes from 0 to 1440"),
+                });
+            }
+            Some(n) => n,
+        };
+        Ok(FetchSettings {
+            first_fetch,
+            max_fetch,
+            fetch_timeout,
+            lookback: jiff::SignedDuration::from_mins(lookback_minutes),
+            incident_type: params.text("incidentType")?,
+        })
+    }
+}
+
+/// Which way incidents are mirrored (`mirror_direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorDirection {
+    None,
+    Incoming,
+    Outgoing,
+    Both,
+}
+
+impl MirrorDirection {
+    /// The value XSOAR expects in a fetched incident's `mirror_direction`; none when mirroring
+    /// is off.
+    pub fn platform_value(self) -> Option<&'static str> {
+        match self {
+            MirrorDirection::None => None,
+            MirrorDirection::Incoming => Some("In"),
+            MirrorDirection::Outgoing => Some("Out"),
+            MirrorDirection::Both => Some("Both"),
+        }
+    }
+}
+
+/// The mirroring parameters, validated.
+#[derive(Debug, Clone)]
+pub struct MirrorSettings {
+    pub direction: MirrorDirection,
+    /// Close the platform's incident when Defender resolves it, reopen it when reactivated.
+    pub close_incident: bool,
+    /// Resolve the Defender incident when the platform's incident is closed.
+    pub close_out: bool,
+    /// Entries with this tag are mirrored out as comments.
+    pub comment_tag: String,
+    /// Comments mirrored in get this tag.
+    pub comment_tag_from_defender: String,
+}
+
+impl MirrorSettings {
+    pub fn from_params(params: &Map<String, Value>) -> Result<MirrorSettings, ConfigError> {
+        let params = Params(params);
+        let direction = match params.text("mirror_direction")?.as_deref() {
+            None | Some("None") => MirrorDirection::None,
+            Some("Incoming") => MirrorDirection::Incoming,
+            Some("Outgoing") => MirrorDirection::Outgoing,
+            Some("Incoming And Outgoing") => MirrorDirection::Both,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    param: "mirror_direction",
+                    reason: format!(
+                        "{other:?} is not one of None, Incoming, Outgoing, Incoming And Outgoing"
+                    ),
+                });
+            }
+        };
+        Ok(MirrorSettings {
+            direction,
+            close_incident: params.flag("close_incident")?,
+            close_out: params.flag("close_out")?,
+            comment_tag: params
+                .text("comment_tag")?
+                .unwrap_or_else(|| "CommentToMicrosoft365Defender".to_owned()),
+            comment_tag_from_defender: params
+                .text("comment_tag_from_microsoft365defender")?
+                .unwrap_or_else(|| "CommentFromMicrosoft365Defender".to_owned()),
+        })
+    }
+}
+
+impl Params<'_> {
+    /// A whole-number parameter, sent as text or as a number; empty means not set.
+    fn whole_number(&self, name: &'static str) -> Result<Option<i64>, ConfigError> {
+        let Some(text) = self.text(name)? else {
+            return Ok(None);
+        };
+        text.parse::<i64>()
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid {
+                param: name,
+                reason: format!("{text:?} is not a whole number"),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

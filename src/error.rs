@@ -64,6 +64,19 @@ pub enum Error {
         "The command {command} is not implemented yet in this version of m365-defender; no request was sent."
     )]
     NotImplemented { command: String },
+    #[error(transparent)]
+    FetchCursor(#[from] crate::fetch::cursor::CursorError),
+    /// Mirroring could not tell which incidents changed. XSOAR recognises "skip update" and
+    /// leaves this cycle's incidents alone instead of treating them as unchanged
+    /// (xsoar.pan.dev/docs/integrations/mirroring_integration).
+    #[error("skip update - {0}")]
+    MirrorSkipUpdate(crate::api::ApiError),
+    /// Defender's rate limit stopped mirroring. XSOAR recognises "API rate limit" and resumes
+    /// the cycle from this incident later.
+    #[error(
+        "API rate limit reached in Microsoft 365 Defender; mirroring resumes on a later cycle. {0}"
+    )]
+    MirrorRateLimited(crate::api::ApiError),
 }
 
 impl Error {
@@ -76,7 +89,10 @@ impl Error {
             | Error::SignIn(_)
             | Error::Api(_)
             | Error::Setup(_)
-            | Error::NotImplemented { .. } => ExitStatus::CommandFailed,
+            | Error::NotImplemented { .. }
+            | Error::FetchCursor(_)
+            | Error::MirrorSkipUpdate(_)
+            | Error::MirrorRateLimited(_) => ExitStatus::CommandFailed,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod declaration;
 pub mod emulator;
 pub mod envelope;
 pub mod error;
+pub mod fetch;
 pub mod graph;
 pub mod http;
 pub mod markdown;

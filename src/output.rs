@@ -33,6 +33,7 @@ pub struct OutputDocument {
 pub enum ResultItem {
     Entry(Entry),
     Error(ErrorEntry),
+    Mirror(MirrorEntry),
     /// Answers whose shape the platform's mirroring defines (a mapping scheme, a remote id, a
     /// mirrored incident object).
     Raw(#[schemars(schema_with = "raw_answer_schema")] Value),
@@ -159,6 +160,39 @@ fn serialize_pairs<S: serde::Serializer>(
         map.serialize_entry(key, value)?;
     }
     map.end()
+}
+
+/// The short entry XSOAR's mirroring consumes: an incident's new notes, close and reopen
+/// entries (`get-remote-data`), or the changed ids (`get-modified-remote-data`), in the shape
+/// CommonServerPython's `GetRemoteDataResponse` and `GetModifiedRemoteDataResponse` produce.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct MirrorEntry {
+    #[schemars(schema_with = "note_type_schema")]
+    pub Type: EntryType,
+    pub Contents: Value,
+    pub ContentsFormat: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub Tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub Note: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub EntryContext: Option<Map<String, Value>>,
+}
+
+impl MirrorEntry {
+    /// An entry with JSON contents and nothing else.
+    pub fn json(contents: Value) -> MirrorEntry {
+        MirrorEntry {
+            Type: EntryType::Note,
+            Contents: contents,
+            ContentsFormat: "json".to_owned(),
+            Tags: None,
+            Note: None,
+            EntryContext: None,
+        }
+    }
 }
 
 /// The failure entry XSOAR's `return_error` produces.

@@ -247,17 +247,6 @@ fn debug_logging_goes_to_stderr_only() {
 }
 
 #[test]
-fn commands_without_a_handler_yet_fail_plainly_without_faking_success() {
-    let result = run(&json!({"command": "fetch-incidents"}));
-    assert_eq!(result.code, 1);
-    assert!(
-        result.message().contains("not implemented yet"),
-        "{}",
-        result.message()
-    );
-}
-
-#[test]
 fn the_sandbox_serves_either_backend_over_the_same_tenant() {
     let list = |backend: &str| -> Vec<Value> {
         let envelope = json!({

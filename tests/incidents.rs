@@ -292,7 +292,7 @@ fn throttling_longer_than_the_timeout_says_when_to_try_again() {
     );
     assert_eq!(result.code, 1);
     let message = result.message();
-    let expected_start = "Failed to execute microsoft-365-defender-incidents-list command.\nError:\nError in API call [429] - Too Many Requests\nTooManyRequests: Something went wrong\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; try again after ";
+    let expected_start = "Failed to execute microsoft-365-defender-incidents-list command.\nError:\nError in API call [429] - Too Many Requests\nTooManyRequests: Something went wrong\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour; try again after ";
     assert!(message.starts_with(expected_start), "{message}");
     let at: jiff::Timestamp = message[expected_start.len()..]
         .trim_end_matches('.')
@@ -304,6 +304,30 @@ fn throttling_longer_than_the_timeout_says_when_to_try_again() {
         "{at} is 600 s after the answer"
     );
     assert_eq!(api_requests(&emulator).len(), 1, "no retry that cannot fit");
+}
+
+#[test]
+fn a_refused_connection_is_retried_then_reported() {
+    let emulator = RunningEmulator::start(&EmulatorSettings::default());
+    // A port that was just free: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut params = params(&emulator);
+    params["base_url"] = json!(format!("http://{closed}"));
+    let result = run(&json!({
+        "command": "microsoft-365-defender-incident-update",
+        "args": {"id": "1210", "comment": "never sent"},
+        "params": params
+    }));
+    assert_eq!(result.code, 1);
+    let message = result.message();
+    let expected = format!(
+        "Failed to execute microsoft-365-defender-incident-update command.\nError:\nThe Microsoft 365 Defender API at http://{closed} could not be reached: "
+    );
+    assert!(message.starts_with(&expected), "{message}");
+    assert!(message.contains("refused"), "{message}");
 }
 
 // --- Paging.

@@ -398,7 +398,7 @@ const GRAPH_GAPS: &[(&str, Option<&str>)] = &[
     ("userPrincipalName", Some("MailMessage")),
 ];
 
-/// What Graph adds to the service's error message (see `mask_request_ids`).
+/// What Graph adds after the service's error message (see `mask_request_ids`).
 const REQUEST_ID_SUFFIX: &str = " (request-id: <request-id>)";
 
 /// Microsoft Graph's output of a step as the legacy API's would read, or what in it has no
@@ -406,7 +406,8 @@ const REQUEST_ID_SUFFIX: &str = " (request-id: <request-id>)";
 /// - keys the legacy output does not have: `null` ones (Graph's evidence fills every legacy
 ///   entity key, the legacy API sends only some), and [`GRAPH_ONLY_KEYS`];
 /// - `null` for the legacy fields of [`GRAPH_GAPS`];
-/// - the request id at the end of an error from the service;
+/// - the request id after the service's error message;
+/// - the same in JSON held as text (a fetched incident's `rawJSON`);
 /// - the token owner in the integration context names Graph's resource.
 fn legacy_view(mut graph: Value, legacy: &Value) -> Result<Value, Vec<String>> {
     if let Some(Value::String(owner)) = graph.pointer_mut("/integration_context/token_owner") {
@@ -466,9 +467,26 @@ fn align(graph: &mut Value, legacy: &Value, at: &str, problems: &mut Vec<String>
             }
         }
         (Value::String(graph), Value::String(legacy))
-            if graph.strip_suffix(REQUEST_ID_SUFFIX) == Some(legacy.as_str()) =>
+            if graph.replace(REQUEST_ID_SUFFIX, "") == *legacy =>
         {
             *graph = legacy.clone();
+        }
+        // A fetched incident's `rawJSON` is the incident as JSON text.
+        (Value::String(graph), Value::String(legacy)) if graph != legacy => {
+            let parsed = |text: &str| serde_json::from_str::<Value>(text).ok();
+            if let (Some(mut inner), Some(expected)) = (parsed(graph), parsed(legacy)) {
+                let mut inner_problems = Vec::new();
+                align(
+                    &mut inner,
+                    &expected,
+                    &format!("{at}(JSON)"),
+                    &mut inner_problems,
+                );
+                if inner_problems.is_empty() && inner == expected {
+                    *graph = legacy.clone();
+                }
+                problems.extend(inner_problems);
+            }
         }
         (Value::Array(graph), Value::Array(legacy)) => {
             for (index, (value, expected)) in graph.iter_mut().zip(legacy).enumerate() {

@@ -2,8 +2,11 @@
 
 mod cli;
 mod contract_files;
+mod emulated;
 mod emulator;
+mod fetch;
 mod incidents;
+mod mirroring;
 mod replay;
 mod sign_in;
 mod support;

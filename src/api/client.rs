@@ -91,10 +91,11 @@ impl<'s, 'a> ApiClient<'s, 'a> {
     pub async fn send_json<T: DeserializeOwned>(&mut self, call: Call<'_>) -> Result<T, ApiError> {
         let body = self.send(call).await?;
         serde_json::from_slice(&body).map_err(|e| {
-            let text = String::from_utf8_lossy(&body);
-            let first = text.trim_start().as_bytes().first();
+            // JSON of another shape gets serde's account of where; an HTML page or an empty
+            // body is named as such.
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
             if matches!(first, Some(b'{' | b'[')) {
-                ApiError::Malformed(format!("{e}"))
+                ApiError::Malformed(e.to_string())
             } else {
                 ApiError::Malformed(crate::auth::describe_body(&body))
             }
@@ -109,7 +110,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         let mut failures = Failures::default();
         let mut rng = rand::rng();
         loop {
-            let error = match self.attempt(&call, token.secret()).await {
+            let (failure, error) = match self.attempt(&call, token.secret()).await {
                 Ok(body) => return Ok(body),
                 Err(AttemptError::Final(ApiError::Status { status: 401, .. })) if !renewed => {
                     // The token may have been revoked or expired early: one new token, one retry.
@@ -121,7 +122,6 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                 Err(AttemptError::Final(error)) => return Err(error),
                 Err(AttemptError::Retryable(failure, error)) => (failure, error),
             };
-            let (failure, error) = error;
             let remaining = self.deadline.remaining();
             match self
                 .policy

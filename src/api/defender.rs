@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, Url};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
 use super::client::{ApiClient, Call};
@@ -32,6 +32,34 @@ impl<'s, 'a> DefenderApi<'s, 'a> {
         DefenderApi {
             client: ApiClient::new(session, &base, Deadline::after(timeout)),
         }
+    }
+
+    /// One request with a JSON answer, for the fetch and mirroring source, which builds its
+    /// own requests.
+    pub async fn send_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect();
+        let replay = if method == Method::GET {
+            Replay::Safe
+        } else {
+            Replay::OnlyIfNeverSent
+        };
+        let call = Call {
+            method,
+            url: self.client.url(path)?,
+            query: &query,
+            body: body.map(json_bytes),
+            replay,
+        };
+        self.client.send_json(call).await
     }
 
     async fn get_page(
@@ -73,9 +101,9 @@ fn page_options(query: &IncidentQuery, skip: usize, wanted: usize) -> Vec<(Strin
 
 /// A single-entity answer carries `@odata.context`, which is about the answer, not the
 /// incident; the XSOAR integration removed it too.
-fn without_annotations(mut incident: Incident) -> Incident {
-    incident.extra.shift_remove("@odata.context");
-    incident
+fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, ApiError> {
+    incident.shift_remove("@odata.context");
+    Incident::from_object(&incident).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
 impl IncidentsBackend for DefenderApi<'_, '_> {
@@ -148,7 +176,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 replay: Replay::Safe,
             })
             .await?;
-        Ok(without_annotations(incident))
+        without_annotations(incident)
     }
 
     async fn update_incident(
@@ -174,7 +202,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 replay,
             })
             .await?;
-        Ok(without_annotations(incident))
+        without_annotations(incident)
     }
 
     async fn run_hunting_query(

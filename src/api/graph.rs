@@ -12,6 +12,7 @@
 //! sees it, and every change is turned into Graph's bodies there, so the commands' context and
 //! tables do not depend on the backend.
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -84,83 +85,28 @@ impl<'s, 'a> GraphApi<'s, 'a> {
             .await
     }
 
-    fn incident_url(&self, id: i64, rest: &str) -> Result<Url, ApiError> {
+    fn incident_url(&self, id: impl Display, rest: &str) -> Result<Url, ApiError> {
         self.client.url(&format!("{INCIDENTS}/{id}{rest}"))
     }
-}
 
-/// `$expand=alerts`: without it Graph's incidents come without their alerts, which the legacy
-/// API always included and the readable table is built from.
-fn expand_alerts() -> (String, String) {
-    ("$expand".to_owned(), "alerts".to_owned())
-}
-
-/// The query options of the first list request. A user's own options are sent as given, in
-/// Graph's syntax, with `$expand=alerts` added unless they chose their own `$expand`.
-fn first_page_options(query: &IncidentQuery, limit: usize) -> Vec<(String, String)> {
-    if let Some(options) = &query.odata {
-        let mut pairs = options.pairs().to_vec();
-        if !pairs.iter().any(|(name, _)| name == "$expand") {
-            pairs.insert(0, expand_alerts());
-        }
-        return pairs;
-    }
-    let mut options = vec![expand_alerts()];
-    if let Some(filter) = filter_expression(&query.filter, FilterDialect::Graph) {
-        options.push(("$filter".to_owned(), filter));
-    }
-    options.push(("$top".to_owned(), limit.min(MAX_PAGE).to_string()));
-    if query.offset > 0 {
-        options.push(("$skip".to_owned(), query.offset.to_string()));
-    }
-    options
-}
-
-/// A Graph incident in the legacy shape the commands work with.
-fn legacy_incident(graph: &Value) -> Result<Incident, ApiError> {
-    let legacy = incident_to_legacy(graph)?;
-    serde_json::from_value(legacy).map_err(|e| {
-        ApiError::Malformed(format!(
-            "an incident could not be read in the legacy shape ({e})"
-        ))
-    })
-}
-
-/// What the fields of a PATCH were, for a message: `status, assignedTo`.
-fn patched_fields(patch: &Value) -> String {
-    patch
-        .as_object()
-        .map(|fields| fields.keys().cloned().collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
-}
-
-impl IncidentsBackend for GraphApi<'_, '_> {
-    async fn probe(&mut self) -> Result<(), ApiError> {
-        let url = self.client.url(INCIDENTS)?;
-        let _: Value = self
-            .get(url, &[("$top".to_owned(), "1".to_owned())])
-            .await?;
-        Ok(())
-    }
-
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
-        let mut incidents: Vec<Incident> = Vec::new();
-        // A user's own `$top` is how many they want, not a page size to repeat.
-        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
-            Some(top) => top.min(query.limit),
-            None => query.limit,
-        };
+    /// Up to `limit` incidents, in the legacy shape, from the list request with `options` and
+    /// then the pages its `@odata.nextLink`s lead to.
+    async fn collect(
+        &mut self,
+        mut options: Vec<(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut incidents = Vec::new();
         if limit == 0 {
             return Ok(incidents);
         }
-        let mut options = first_page_options(query, limit);
         let mut url = self.client.url(INCIDENTS)?;
         loop {
             let page: IncidentPage = self.get(url, &options).await?;
             let received = page.value.len();
             let wanted = limit - incidents.len();
             for incident in page.value.iter().take(wanted) {
-                incidents.push(legacy_incident(incident)?);
+                incidents.push(incident_to_legacy(incident)?);
             }
             if incidents.len() >= limit || received == 0 {
                 break;
@@ -178,21 +124,43 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         Ok(incidents)
     }
 
-    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
-        let url = self.incident_url(id, "")?;
-        let incident: Value = self.get(url, &[expand_alerts()]).await?;
-        legacy_incident(&incident)
+    /// Up to `count` incidents matching `filter` (Graph syntax), from offset `skip`, newest
+    /// first, in the legacy shape: a page of fetching and mirroring, however many of Graph's
+    /// pages it takes.
+    pub async fn list_legacy(
+        &mut self,
+        filter: &str,
+        skip: usize,
+        count: usize,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut options = vec![
+            expand_alerts(),
+            ("$filter".to_owned(), filter.to_owned()),
+            ("$top".to_owned(), count.min(MAX_PAGE).to_string()),
+        ];
+        if skip > 0 {
+            options.push(("$skip".to_owned(), skip.to_string()));
+        }
+        self.collect(options, count).await
     }
 
-    /// The PATCH, then the comment, then the incident read back with its alerts (neither
-    /// answer carries them). Should a later step fail, the error says what was done already.
-    async fn update_incident(
+    /// Incident `id` with its alerts, in the legacy shape.
+    pub async fn get_legacy(&mut self, id: impl Display) -> Result<Value, ApiError> {
+        let url = self.incident_url(id, "")?;
+        let incident: Value = self.get(url, &[expand_alerts()]).await?;
+        Ok(incident_to_legacy(&incident)?)
+    }
+
+    /// Applies a legacy update (`status`, `assignedTo`, `classification`, `determination`,
+    /// `tags`, `comment`): the PATCH, then the comment, then the incident read back with its
+    /// alerts (neither answer carries them), in the legacy shape. Should a later step fail, the
+    /// error says what was done already.
+    pub async fn update_legacy(
         &mut self,
-        id: i64,
-        changes: &IncidentChanges,
-    ) -> Result<Incident, ApiError> {
-        let changes = serde_json::to_value(changes).unwrap_or(Value::Null);
-        let update = incident_update_to_graph(&changes)?;
+        id: impl Display + Copy,
+        changes: &Value,
+    ) -> Result<Value, ApiError> {
+        let update = incident_update_to_graph(changes)?;
         // What has been done so far, for the message should a later step fail.
         let mut done: Vec<String> = Vec::new();
         if let Some(patch) = &update.patch {
@@ -233,7 +201,7 @@ impl IncidentsBackend for GraphApi<'_, '_> {
             }
             done.push("the comment was added".to_owned());
         }
-        self.get_incident(id).await.map_err(|error| {
+        self.get_legacy(id).await.map_err(|error| {
             partly_applied(
                 error,
                 &done,
@@ -242,6 +210,85 @@ impl IncidentsBackend for GraphApi<'_, '_> {
                 ),
             )
         })
+    }
+}
+
+/// `$expand=alerts`: without it Graph's incidents come without their alerts, which the legacy
+/// API always included and the readable table is built from.
+fn expand_alerts() -> (String, String) {
+    ("$expand".to_owned(), "alerts".to_owned())
+}
+
+/// The query options of the first list request. A user's own options are sent as given, in
+/// Graph's syntax, with `$expand=alerts` added unless they chose their own `$expand`.
+fn first_page_options(query: &IncidentQuery, limit: usize) -> Vec<(String, String)> {
+    if let Some(options) = &query.odata {
+        let mut pairs = options.pairs().to_vec();
+        if !pairs.iter().any(|(name, _)| name == "$expand") {
+            pairs.insert(0, expand_alerts());
+        }
+        return pairs;
+    }
+    let mut options = vec![expand_alerts()];
+    if let Some(filter) = filter_expression(&query.filter, FilterDialect::Graph) {
+        options.push(("$filter".to_owned(), filter));
+    }
+    options.push(("$top".to_owned(), limit.min(MAX_PAGE).to_string()));
+    if query.offset > 0 {
+        options.push(("$skip".to_owned(), query.offset.to_string()));
+    }
+    options
+}
+
+/// An incident already in the legacy shape as the commands' type.
+fn incident_from_legacy(legacy: &Value) -> Result<Incident, ApiError> {
+    Incident::deserialize(legacy).map_err(|e| {
+        ApiError::Malformed(format!(
+            "an incident could not be read in the legacy shape ({e})"
+        ))
+    })
+}
+
+/// What the fields of a PATCH were, for a message: `status, assignedTo`.
+fn patched_fields(patch: &Value) -> String {
+    patch
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+impl IncidentsBackend for GraphApi<'_, '_> {
+    async fn probe(&mut self) -> Result<(), ApiError> {
+        let url = self.client.url(INCIDENTS)?;
+        let _: Value = self
+            .get(url, &[("$top".to_owned(), "1".to_owned())])
+            .await?;
+        Ok(())
+    }
+
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+        // A user's own `$top` is how many they want, not a page size to repeat.
+        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
+            Some(top) => top.min(query.limit),
+            None => query.limit,
+        };
+        let incidents = self
+            .collect(first_page_options(query, limit), limit)
+            .await?;
+        incidents.iter().map(incident_from_legacy).collect()
+    }
+
+    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+        incident_from_legacy(&self.get_legacy(id).await?)
+    }
+
+    async fn update_incident(
+        &mut self,
+        id: i64,
+        changes: &IncidentChanges,
+    ) -> Result<Incident, ApiError> {
+        let changes = serde_json::to_value(changes).unwrap_or(Value::Null);
+        incident_from_legacy(&self.update_legacy(id, &changes).await?)
     }
 
     async fn run_hunting_query(

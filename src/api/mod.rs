@@ -98,7 +98,7 @@ fn throttled_message(detail: &str, retry_at: Option<Timestamp>) -> String {
         None => "try again in a minute".to_owned(),
     };
     format!(
-        "{}\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; {when}.",
+        "{}\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour; {when}.",
         status_message(429, detail)
     )
 }
@@ -123,7 +123,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "Error in API call [429] - Too Many Requests\nTooManyRequests: quota\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour, and it kept refusing them for longer than this command's timeout allows; try again after 2025-01-10T08:00:33Z."
+            "Error in API call [429] - Too Many Requests\nTooManyRequests: quota\nThrottled: Microsoft 365 Defender limits how many calls an app may make per minute and per hour; try again after 2025-01-10T08:00:33Z."
         );
     }
 }

@@ -2,20 +2,19 @@
 //! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
 //! <https://learn.microsoft.com/defender-xdr/api-advanced-hunting>).
 //!
-//! Playbooks read the raw incident from the context, so these types must give back exactly what
-//! the API sent: every field keeps the difference between a value, `null` and no key at all
-//! ([`Field`]), and fields the API adds tomorrow land in `extra` and are written out again.
-//! Fields are declared in the order the API sends them, so a round trip keeps that order too.
+//! Playbooks read the raw incident from the context, so an [`Incident`] keeps the JSON the API
+//! sent, byte for byte — fields this version does not know included — next to the typed fields
+//! the integration reads. Keeping the text is also what makes a list of 100 incidents cheap:
+//! nothing is rebuilt field by field on the way out.
 
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::{Deserializer, Error as _};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A field the API may send with a value, as `null`, or not at all. XSOAR's readable output
-/// tells the last two apart (`assignedTo` missing reads "Unassigned", `null` reads empty), and
-/// the context must show what was sent.
+/// tells the last two apart (`assignedTo` missing reads "Unassigned", `null` reads empty).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Field<T> {
     #[default]
@@ -37,18 +36,7 @@ impl<T> Field<T> {
     }
 }
 
-impl<T: Serialize> Serialize for Field<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Field::Present(value) => value.serialize(serializer),
-            // `Absent` is skipped by `skip_serializing_if`; should it get here, `null` is the
-            // closest truth.
-            Field::Absent | Field::Null => serializer.serialize_none(),
-        }
-    }
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(match Option::<T>::deserialize(deserializer)? {
             Some(value) => Field::Present(value),
@@ -58,7 +46,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
 }
 
 /// One page of `GET /api/incidents`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct IncidentPage {
     #[serde(default)]
     pub value: Vec<Incident>,
@@ -67,132 +55,114 @@ pub struct IncidentPage {
 }
 
 /// An incident: alerts grouped by Defender, with its triage state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Incident {
-    pub incident_id: i64,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub incident_uri: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub redirect_incident_id: Field<i64>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub tenant_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub incident_name: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub created_time: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub last_update_time: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub assigned_to: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub classification: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub determination: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub status: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub severity: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub tags: Field<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub comments: Field<Vec<Comment>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub alerts: Field<Vec<Alert>>,
-    /// Fields this version does not know; kept so they still reach the context.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// What the integration reads.
+    pub fields: IncidentFields,
+    /// The incident as the API sent it.
+    raw: Box<RawValue>,
 }
 
 impl Incident {
+    /// An incident from the API's JSON text.
+    pub fn from_raw(raw: Box<RawValue>) -> Result<Incident, serde_json::Error> {
+        let fields = serde_json::from_str(raw.get())?;
+        Ok(Incident { fields, raw })
+    }
+
+    /// An incident from a JSON object, for answers that had to be edited first.
+    pub fn from_object(object: &Map<String, Value>) -> Result<Incident, serde_json::Error> {
+        Incident::from_raw(serde_json::value::to_raw_value(object)?)
+    }
+
+    /// The JSON the API sent.
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
     /// The incident's tags; none when the API sent no list.
     pub fn tag_list(&self) -> &[String] {
-        self.tags.get().map_or(&[], Vec::as_slice)
+        self.fields.tags.get().map_or(&[], Vec::as_slice)
     }
 
     pub fn alert_list(&self) -> &[Alert] {
-        self.alerts.get().map_or(&[], Vec::as_slice)
+        self.fields.alerts.get().map_or(&[], Vec::as_slice)
     }
+}
 
-    /// The incident as the API sent it, for the context.
-    pub fn to_json(&self) -> Value {
-        // Serializing strings, numbers and maps into a `Value` cannot fail.
-        serde_json::to_value(self).unwrap_or(Value::Null)
+impl<'de> Deserialize<'de> for Incident {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Incident::from_raw(Box::<RawValue>::deserialize(deserializer)?).map_err(D::Error::custom)
     }
+}
+
+impl Serialize for Incident {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+/// The incident fields the integration reads; the others stay in the raw JSON.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentFields {
+    pub incident_id: i64,
+    #[serde(default)]
+    pub incident_name: Field<String>,
+    #[serde(default)]
+    pub created_time: Field<String>,
+    #[serde(default)]
+    pub last_update_time: Field<String>,
+    #[serde(default)]
+    pub assigned_to: Field<String>,
+    #[serde(default)]
+    pub classification: Field<String>,
+    #[serde(default)]
+    pub determination: Field<String>,
+    #[serde(default)]
+    pub status: Field<String>,
+    #[serde(default)]
+    pub severity: Field<String>,
+    #[serde(default)]
+    pub tags: Field<Vec<String>>,
+    #[serde(default)]
+    pub comments: Field<Vec<Comment>>,
+    #[serde(default)]
+    pub alerts: Field<Vec<Alert>>,
 }
 
 /// A comment on an incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub comment: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub created_by: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub created_time: Field<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
-/// An alert in an incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An alert in an incident, as far as the readable table needs it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub alert_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub provider_alert_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub incident_id: Field<i64>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub service_source: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub creation_time: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub last_updated_time: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub resolved_time: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub first_activity: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub last_activity: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub title: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub description: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub category: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub status: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub severity: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub investigation_id: Field<Value>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub investigation_state: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub classification: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub determination: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
+    pub category: Field<String>,
+    #[serde(default)]
+    pub service_source: Field<String>,
+    #[serde(default)]
     pub detection_source: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub detector_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub assigned_to: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub actor_name: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub threat_family_name: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub mitre_techniques: Field<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
+    pub first_activity: Field<String>,
+    #[serde(default)]
+    pub last_activity: Field<String>,
+    #[serde(default)]
     pub devices: Field<Vec<Device>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub entities: Field<Vec<Entity>>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl Alert {
@@ -206,37 +176,28 @@ impl Alert {
 }
 
 /// A device involved in an alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub mdatp_device_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub aad_device_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub device_dns_name: Field<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
-/// A piece of evidence in an alert. Which fields an entity has depends on its `entityType`, and
-/// the API sends them in an order of its own for each type: all but the type are kept as sent,
-/// and the few the readable table needs are read from there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A piece of evidence in an alert; which fields it has depends on its `entityType`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entity {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    #[serde(default)]
     pub entity_type: Field<String>,
-    #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    /// User entities.
+    #[serde(default)]
+    pub domain_name: Field<String>,
+    /// Mailbox entities.
+    #[serde(default)]
+    pub mailbox_address: Field<String>,
 }
 
 impl Entity {
-    /// A text field of the entity, such as `domainName` or `mailboxAddress`.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).and_then(Value::as_str)
-    }
-
     pub fn is(&self, entity_type: &str) -> bool {
         self.entity_type.get().is_some_and(|t| t == entity_type)
     }
@@ -340,37 +301,38 @@ pub struct SchemaColumn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn an_incident_comes_back_out_exactly_as_it_came_in() {
-        let raw = json!({
-            "incidentId": 7,
-            "incidentUri": "https://security.microsoft.com/incidents/7",
-            "redirectIncidentId": null,
-            "incidentName": "n",
-            "assignedTo": null,
-            "tags": ["a"],
-            "comments": [{"comment": "c", "createdBy": "x", "createdTime": "t", "edited": true}],
-            "alerts": [{
-                "alertId": "a1",
-                "category": "Malware",
-                "devices": [{"mdatpDeviceId": "d", "aadDeviceId": null, "deviceDnsName": "h", "osBuild": 1}],
-                "entities": [{"entityType": "User", "accountName": "j", "domainName": "C"}],
-                "futureAlertField": {"x": 1}
-            }],
-            "futureField": [1, 2]
-        });
-        let incident: Incident = serde_json::from_value(raw.clone()).unwrap();
-        assert!(incident.classification.is_absent());
-        assert_eq!(incident.assigned_to, Field::Null);
-        assert_eq!(incident.extra["futureField"], json!([1, 2]));
-        let back = incident.to_json();
-        assert_eq!(back, raw);
+    fn an_incident_keeps_the_json_it_came_in_and_reads_its_fields() {
+        let text = r#"{"incidentId":7,"incidentUri":"https://security.microsoft.com/incidents/7","redirectIncidentId":null,"incidentName":"n","assignedTo":null,"tags":["a"],"comments":[{"comment":"c","createdBy":"x","createdTime":"t","edited":true}],"alerts":[{"alertId":"a1","category":"Malware","devices":[{"mdatpDeviceId":"d","deviceDnsName":"h"}],"entities":[{"entityType":"User","accountName":"j","domainName":"C"}],"futureAlertField":{"x":1}}],"futureField":[1,2]}"#;
+        let incident: Incident = serde_json::from_str(text).unwrap();
+        assert_eq!(incident.fields.incident_id, 7);
+        assert!(incident.fields.classification.is_absent());
+        assert_eq!(incident.fields.assigned_to, Field::Null);
+        assert_eq!(incident.tag_list(), ["a"]);
+        let alert = &incident.alert_list()[0];
+        assert_eq!(alert.device_list()[0].device_dns_name.get().unwrap(), "h");
+        assert!(alert.entity_list()[0].is("User"));
+        assert_eq!(incident.raw().get(), text);
+        assert_eq!(serde_json::to_string(&incident).unwrap(), text);
+    }
+
+    #[test]
+    fn answers_translated_into_values_still_make_models() {
+        // A backend that rebuilds answers as `Value`s (Microsoft Graph's, translated to these
+        // shapes) gets the same types.
+        let hunt: HuntingResponse = serde_json::from_value(serde_json::json!({
+            "Schema": [{"Name": "a", "Type": "Int64"}],
+            "Results": [{"a": 1}]
+        }))
+        .unwrap();
+        assert_eq!(hunt.results.get(), r#"[{"a":1}]"#);
+        let object = serde_json::json!({"incidentId": 3, "status": "Active"});
+        let incident = Incident::from_object(object.as_object().unwrap()).unwrap();
+        assert_eq!(incident.fields.status.get().unwrap(), "Active");
         assert_eq!(
-            serde_json::to_string(&back).unwrap(),
-            serde_json::to_string(&raw).unwrap(),
-            "key order is kept"
+            incident.raw().get(),
+            r#"{"incidentId":3,"status":"Active"}"#
         );
     }
 

@@ -21,7 +21,7 @@ pub enum FilterDialect {
 }
 
 impl FilterDialect {
-    fn property(self, property: LegacyProperty) -> &'static str {
+    pub fn property(self, property: LegacyProperty) -> &'static str {
         match self {
             FilterDialect::Legacy => property.legacy_name(),
             FilterDialect::Graph => graph_property(property),

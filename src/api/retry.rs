@@ -5,10 +5,11 @@
 //!   the service says (`Retry-After`, or "Try again in N seconds" in the body) and retry, as
 //!   long as the wait fits in the time left.
 //! - **5xx, connection refused or reset**: at most three attempts, with exponential backoff and
-//!   jitter (<https://learn.microsoft.com/azure/architecture/best-practices/retry-service-specific>)
-//!   — but only for requests that can safely run twice. A PATCH that adds a comment would post
-//!   it twice, so it is retried only when it provably never left this machine: the connection
-//!   was refused (or could not be set up at all).
+//!   jitter (<https://learn.microsoft.com/azure/architecture/best-practices/retry-service-specific>).
+//! - Both only for requests that can safely run twice. A PATCH that adds a comment would post it
+//!   twice, so it is retried only when it provably never reached the server: the connection was
+//!   refused (or could not be set up at all). Not even after a 429: that answer comes from the
+//!   server, and nothing proves what the server did before sending it.
 
 use std::time::Duration;
 
@@ -109,15 +110,15 @@ impl RetryPolicy {
         remaining: Duration,
         rng: &mut impl Rng,
     ) -> Decision {
+        if replay == Replay::OnlyIfNeverSent && failure != Failure::NotSent {
+            return Decision::GiveUp;
+        }
         let wait = match failure {
             Failure::Throttled(wait) => {
                 if earlier.throttled >= self.max_throttled_retries {
                     return Decision::GiveUp;
                 }
                 wait.unwrap_or_else(|| self.backoff(earlier.throttled, rng))
-            }
-            Failure::ServerError | Failure::Interrupted if replay == Replay::OnlyIfNeverSent => {
-                return Decision::GiveUp;
             }
             Failure::ServerError | Failure::Interrupted | Failure::NotSent => {
                 if earlier.transient + 1 >= self.max_attempts {
@@ -186,6 +187,15 @@ mod tests {
         );
         assert_eq!(
             decide(Replay::OnlyIfNeverSent, Failure::Interrupted, 0, PLENTY),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            decide(
+                Replay::OnlyIfNeverSent,
+                Failure::Throttled(Some(Duration::from_secs(1))),
+                0,
+                PLENTY
+            ),
             Decision::GiveUp
         );
         assert!(matches!(

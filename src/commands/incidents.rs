@@ -5,16 +5,17 @@
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Outcome;
-use crate::api::models::{Incident, IncidentChanges, allowed_determinations};
+use crate::api::models::{Field, Incident, IncidentChanges, allowed_determinations};
 use crate::api::odata::UserOptions;
-use crate::api::{IncidentFilter, IncidentQuery, IncidentsBackend};
+use crate::api::{ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
 use crate::args::Args;
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::markdown::{TableOptions, table_to_markdown};
-use crate::output::{Entry, ResultItem};
+use crate::output::{Entry, Json, ResultItem};
 
 const CONTEXT_PREFIX: &str = "Microsoft365Defender.Incident";
 const CONTEXT_KEY: &str = "incidentId";
@@ -52,8 +53,7 @@ pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Ou
     }
     let rows: Vec<Value> = incidents.iter().map(readable_row).collect();
     let table = table_to_markdown("Incidents:", &Value::Array(rows), &table_options());
-    let raw = Value::Array(incidents.iter().map(Incident::to_json).collect());
-    Ok(entry(table, raw))
+    Ok(entry(table, raw_list(&incidents)?))
 }
 
 /// `microsoft-365-defender-incident-get`.
@@ -204,10 +204,28 @@ fn table_options() -> TableOptions<'static> {
 
 fn single_incident(title: &str, incident: &Incident) -> Outcome {
     let table = table_to_markdown(title, &readable_row(incident), &table_options());
-    entry(table, incident.to_json())
+    entry(table, Json::from(incident.raw().to_owned()))
 }
 
-fn entry(table: String, raw: Value) -> Outcome {
+/// The incidents as the API sent them, in one JSON array.
+fn raw_list(incidents: &[Incident]) -> Result<Json, ApiError> {
+    let length: usize = incidents.iter().map(|i| i.raw().get().len() + 1).sum();
+    let mut text = String::with_capacity(length + 2);
+    text.push('[');
+    for (index, incident) in incidents.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(incident.raw().get());
+    }
+    text.push(']');
+    RawValue::from_string(text)
+        .map(Json::from)
+        .map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// One copy of the raw incidents serves both `Contents` and the context.
+fn entry(table: String, raw: Json) -> Outcome {
     Outcome::single(ResultItem::Entry(
         Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, CONTEXT_KEY, raw),
     ))
@@ -218,6 +236,7 @@ fn entry(table: String, raw: Value) -> Outcome {
 /// in a different order on every run) are sorted here.
 fn readable_row(incident: &Incident) -> Value {
     let alerts = incident.alert_list();
+    let fields = &incident.fields;
     let statuses: Vec<&str> = alerts
         .iter()
         .filter_map(|a| a.status.get().map(String::as_str))
@@ -231,7 +250,7 @@ fn readable_row(incident: &Incident) -> Value {
     let mut mailboxes: Vec<&str> = Vec::new();
     for address in entities()
         .filter(|e| e.is("Mailbox"))
-        .filter_map(|e| e.text("mailboxAddress"))
+        .filter_map(|e| e.mailbox_address.get().map(String::as_str))
     {
         if !mailboxes.contains(&address) {
             mailboxes.push(address);
@@ -241,13 +260,13 @@ fn readable_row(incident: &Incident) -> Value {
         let set: BTreeSet<&str> = values.filter(|v| !v.is_empty()).collect();
         set.into_iter().collect::<Vec<_>>().join(", ")
     };
-    let text = |field: &crate::api::models::Field<String>| -> Value {
+    let text = |field: &Field<String>| -> Value {
         field
             .get()
             .map_or(Value::Null, |s| Value::String(s.clone()))
     };
     // Missing keys read as XSOAR's defaults; `null` stays empty (Python's `dict.get`).
-    let or_default = |field: &crate::api::models::Field<String>, default: &str| -> Value {
+    let or_default = |field: &Field<String>, default: &str| -> Value {
         if field.is_absent() {
             Value::String(default.to_owned())
         } else {
@@ -258,10 +277,10 @@ fn readable_row(incident: &Incident) -> Value {
     let last = extreme(alerts.iter().filter_map(|a| a.last_activity.get()), true);
     let mut row = Map::new();
     let values = [
-        text(&incident.incident_name),
+        text(&fields.incident_name),
         Value::String(incident.tag_list().join(", ")),
-        text(&incident.severity),
-        Value::from(incident.incident_id),
+        text(&fields.severity),
+        Value::from(fields.incident_id),
         Value::String(sorted_set(
             &mut alerts
                 .iter()
@@ -270,7 +289,7 @@ fn readable_row(incident: &Incident) -> Value {
         Value::String(sorted_set(
             &mut entities()
                 .filter(|e| e.is("User"))
-                .filter_map(|e| e.text("domainName")),
+                .filter_map(|e| e.domain_name.get().map(String::as_str)),
         )),
         Value::String(mailboxes.join(", ")),
         Value::String(format!("{active} / {}", statuses.len())),
@@ -286,9 +305,9 @@ fn readable_row(incident: &Incident) -> Value {
         )),
         Value::String(first.unwrap_or_default().to_owned()),
         Value::String(last.unwrap_or_default().to_owned()),
-        text(&incident.status),
-        or_default(&incident.assigned_to, "Unassigned"),
-        or_default(&incident.classification, "Not set"),
+        text(&fields.status),
+        or_default(&fields.assigned_to, "Unassigned"),
+        or_default(&fields.classification, "Not set"),
         Value::String(sorted_set(
             &mut alerts
                 .iter()

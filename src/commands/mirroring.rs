@@ -1,13 +1,43 @@
 //! Incident mirroring: the commands XSOAR's mirroring engine calls to keep an incident in step
-//! on both sides. Their answers take the shapes that engine consumes, not war-room entries.
+//! on both sides. Their answers take the shapes that engine consumes, not war-room entries, and
+//! their failures the wording it acts on ("skip update", "API rate limit", `in_mirror_error`;
+//! xsoar.pan.dev/docs/integrations/mirroring_integration).
+//!
+//! Close and reopen: Defender keeps no history of an incident's status, and `get-remote-data`
+//! is called for every change (a new comment, a tag). To send a close entry only when an incident
+//! became Resolved, and a reopen entry only when it went from Resolved back to active, the
+//! integration context keeps the ids of the incidents mirroring last saw Resolved
+//! (`mirror_resolved_ids`, as ranges): Resolved and not in it → close entry and remember; not
+//! Resolved and in it → reopen entry and forget. Closing from the platform (`close_out`)
+//! remembers the id too, so the resolution it causes does not come back as a second close.
 
-use serde_json::json;
+use std::collections::HashSet;
+use std::time::Duration;
 
-use super::Outcome;
-use crate::output::ResultItem;
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::{Invocation, Outcome};
+use crate::api::ApiError;
+use crate::args::Args;
+use crate::auth::Session;
+use crate::config::MirrorSettings;
+use crate::error::{ArgumentError, Error, ShownValue};
+use crate::fetch::cursor::{format_id_ranges, parse_id_ranges};
+use crate::fetch::platform::with_summary_fields;
+use crate::fetch::source::{DefenderSource, IncidentSource, PAGE_SIZE, incident_id};
+use crate::fetch::time;
+use crate::output::{MirrorEntry, ResultItem};
 
 /// The mirroring scheme's name; XSOAR's outgoing mapper refers to it.
 const SCHEME: &str = "Microsoft 365 Defender Incident";
+
+/// What comments written by this integration end with, so that mirroring does not bring them
+/// back in (the XSOAR integration's marker, kept so both recognise each other's comments).
+const MIRRORED_MARKER: &str = "Mirrored from Cortex XSOAR";
+
+/// Each mirroring request gets this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `get-mapping-fields`: the incident fields an outgoing mapper may set, with the descriptions
 /// the XSOAR integration shows for them.
@@ -22,4 +52,476 @@ pub fn mapping_fields() -> Outcome {
             "comment": "Comment to be added to the incident."
         }
     })))
+}
+
+/// `get-modified-remote-data`: the ids of the incidents changed after `lastUpdate`, all pages.
+pub async fn modified_ids(
+    invocation: &Invocation<'_>,
+    session: &mut Session<'_>,
+) -> Result<Outcome, Error> {
+    let args = &invocation.args;
+    let text = args.text("lastUpdate").ok_or(ArgumentError::Missing {
+        name: "lastUpdate".to_owned(),
+    })?;
+    let after = point_in_time("lastUpdate", text)?;
+    let mut source = DefenderSource::new(session);
+    let mut ids: Vec<Value> = Vec::new();
+    let mut known = HashSet::new();
+    let mut skip = 0;
+    loop {
+        let page = source
+            .updated_after(after, skip, REQUEST_TIMEOUT)
+            .await
+            .map_err(|error| {
+                if is_rate_limit(&error) {
+                    Error::MirrorRateLimited(error)
+                } else {
+                    Error::MirrorSkipUpdate(error)
+                }
+            })?;
+        for incident in &page {
+            // Pages shift when incidents change meanwhile; an id read twice is listed once.
+            if let Some(id) = incident_id(incident).filter(|id| known.insert(*id)) {
+                ids.push(json!(id.to_string()));
+            }
+        }
+        if page.len() < PAGE_SIZE {
+            break;
+        }
+        skip += page.len();
+    }
+    Ok(Outcome::single(ResultItem::Mirror(MirrorEntry::json(
+        Value::Array(ids),
+    ))))
+}
+
+/// `get-remote-data`: the incident as it is now, then the entries to add to the platform's
+/// copy: close or reopen, and the Defender comments written after `lastUpdate`.
+pub async fn remote_data(
+    invocation: &Invocation<'_>,
+    session: &mut Session<'_>,
+) -> Result<Outcome, Error> {
+    let settings = MirrorSettings::from_params(invocation.params)?;
+    let args = &invocation.args;
+    let id = incident_number(args, "id")?;
+    let last_update = point_in_time("lastUpdate", args.text("lastUpdate").unwrap_or("0"))?;
+    let incident = match DefenderSource::new(session).get(id, REQUEST_TIMEOUT).await {
+        Ok(incident) => incident,
+        Err(error) if is_rate_limit(&error) => return Err(Error::MirrorRateLimited(error)),
+        Err(error) => {
+            // XSOAR shows `in_mirror_error` on the incident and tries again next cycle.
+            tracing::warn!(incident = id, %error, "get-remote-data failed");
+            return Ok(Outcome::single(ResultItem::Raw(json!({
+                "incidentId": id,
+                "in_mirror_error": error.to_string(),
+            }))));
+        }
+    };
+    let mut entries = Vec::new();
+    if settings.close_incident {
+        let resolved = incident.get("status").and_then(Value::as_str) == Some("Resolved");
+        let mut remembered = ResolvedIds::load(session.context());
+        match (resolved, remembered.contains(id)) {
+            (true, false) => {
+                entries.push(close_entry(&incident));
+                remembered.insert(id);
+            }
+            (false, true) => {
+                entries.push(MirrorEntry::json(json!({"dbotIncidentReopen": true})));
+                remembered.remove(id);
+            }
+            _ => {}
+        }
+        remembered.store(session.context());
+    }
+    entries.extend(comment_entries(
+        &incident,
+        last_update,
+        &settings.comment_tag_from_defender,
+    ));
+    let mut results = vec![ResultItem::Raw(Value::Object(with_summary_fields(
+        incident,
+    )))];
+    results.extend(entries.into_iter().map(ResultItem::Mirror));
+    Ok(Outcome {
+        results,
+        ..Outcome::default()
+    })
+}
+
+/// The close entry, with XSOAR's close reason for Defender's classification.
+fn close_entry(incident: &Map<String, Value>) -> MirrorEntry {
+    let text = |name: &str| incident.get(name).and_then(Value::as_str);
+    let reason = match text("classification") {
+        Some("TruePositive") | Some("InformationalExpectedActivity") => "Resolved",
+        Some("FalsePositive") => "False Positive",
+        _ => "Other",
+    };
+    let mut notes = "Resolved in Microsoft 365 Defender".to_owned();
+    if let Some(classification) = text("classification") {
+        notes.push_str(&format!(" as {classification}"));
+        if let Some(determination) = text("determination") {
+            notes.push_str(&format!(" ({determination})"));
+        }
+    }
+    notes.push('.');
+    MirrorEntry::json(json!({
+        "dbotIncidentClose": true,
+        "closeReason": reason,
+        "closeNotes": notes,
+    }))
+}
+
+/// A note for each comment written after `after`, except those this integration wrote.
+fn comment_entries(incident: &Map<String, Value>, after: Timestamp, tag: &str) -> Vec<MirrorEntry> {
+    let comments = incident
+        .get("comments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object);
+    let mut entries = Vec::new();
+    for comment in comments {
+        let text = |name: &str| {
+            comment
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        if text("comment").contains(MIRRORED_MARKER) {
+            continue;
+        }
+        let Some(created) = time::parse_instant(text("createdTime")) else {
+            tracing::warn!(
+                created = text("createdTime"),
+                "a comment without a readable time is not mirrored"
+            );
+            continue;
+        };
+        if created <= after {
+            continue;
+        }
+        let mut context = Map::new();
+        context.insert("comments".into(), Value::Object(comment.clone()));
+        entries.push(MirrorEntry {
+            Contents: json!(format!(
+                "Created By: {}\nCreated On: {}\n{}",
+                text("createdBy"),
+                text("createdTime"),
+                text("comment")
+            )),
+            ContentsFormat: "html".to_owned(),
+            Tags: Some(vec![tag.to_owned()]),
+            Note: Some(true),
+            EntryContext: Some(context),
+            ..MirrorEntry::json(Value::Null)
+        });
+    }
+    entries
+}
+
+/// XSOAR's incident status for a closed incident (`IncidentStatus.DONE`).
+const PLATFORM_STATUS_DONE: i64 = 2;
+
+/// The fields of the platform's close form; set in `delta` when the incident was closed, set to
+/// "" when it was reopened.
+const CLOSE_FIELDS: [&str; 3] = ["closeReason", "closeNotes", "closingUserId"];
+
+/// `update-remote-system`: writes the platform's changes to the Defender incident — one PATCH
+/// for the changed fields (with `close_out`, closing resolves and reopening reactivates), then
+/// one comment for each entry tagged with `comment_tag`. Returns the remote id.
+pub async fn update_remote(
+    invocation: &Invocation<'_>,
+    session: &mut Session<'_>,
+) -> Result<Outcome, Error> {
+    let settings = MirrorSettings::from_params(invocation.params)?;
+    let args = &invocation.args;
+    let id = incident_number(args, "remoteId")?;
+    let delta = args
+        .json("delta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let data = args.json("data").and_then(Value::as_object);
+    let changed = args.flag("incidentChanged").unwrap_or(false);
+    let closed = args.number("status") == Some(PLATFORM_STATUS_DONE);
+    let mut source = DefenderSource::new(session);
+    let mut changes = Map::new();
+    if changed && !delta.is_empty() {
+        changes = field_changes(&delta, data, closed, settings.close_out);
+    }
+    if !changes.is_empty() {
+        source.update(id, &changes, REQUEST_TIMEOUT).await?;
+    }
+    let entries = args.json("entries").and_then(Value::as_array);
+    for entry in entries.into_iter().flatten().filter_map(Value::as_object) {
+        let tagged = entry
+            .get("tags")
+            .and_then(Value::as_array)
+            .is_some_and(|tags| {
+                tags.iter()
+                    .any(|tag| tag.as_str() == Some(&settings.comment_tag))
+            });
+        if !tagged {
+            continue;
+        }
+        let body = json!({"comment": outgoing_comment(entry)});
+        source
+            .update(id, body.as_object().unwrap_or(&Map::new()), REQUEST_TIMEOUT)
+            .await?;
+    }
+    match changes.get("status").and_then(Value::as_str) {
+        Some("Resolved") => {
+            let mut remembered = ResolvedIds::load(session.context());
+            remembered.insert(id);
+            remembered.store(session.context());
+        }
+        Some(_) => {
+            let mut remembered = ResolvedIds::load(session.context());
+            remembered.remove(id);
+            remembered.store(session.context());
+        }
+        None => {}
+    }
+    Ok(Outcome::single(ResultItem::Raw(json!(id.to_string()))))
+}
+
+/// The PATCH body for the changed fields, in the order the XSOAR integration sends them.
+fn field_changes(
+    delta: &Map<String, Value>,
+    data: Option<&Map<String, Value>>,
+    closed: bool,
+    close_out: bool,
+) -> Map<String, Value> {
+    let text = |name: &str| delta.get(name).and_then(Value::as_str).map(str::to_owned);
+    let mut status = text("status");
+    let mut classification = text("classification");
+    let mut determination = text("determination");
+    if close_out {
+        let close_fields_set = CLOSE_FIELDS.iter().any(|name| {
+            delta
+                .get(*name)
+                .is_some_and(|value| value != "" && !value.is_null())
+        });
+        let close_fields_cleared = CLOSE_FIELDS
+            .iter()
+            .any(|name| delta.get(*name).is_some_and(|value| value == ""));
+        if closed && close_fields_set {
+            status = Some("Resolved".to_owned());
+            let reason = text("closeReason").or_else(|| {
+                data.and_then(|data| data.get("closeReason")?.as_str().map(str::to_owned))
+            });
+            if classification.is_none() {
+                match reason.as_deref() {
+                    Some("False Positive" | "FalsePositive") => {
+                        classification = Some("FalsePositive".to_owned());
+                        determination = Some("Other".to_owned());
+                    }
+                    Some("Duplicate" | "Other") => {
+                        classification = Some("Unknown".to_owned());
+                        determination = Some("NotAvailable".to_owned());
+                    }
+                    _ => {}
+                }
+            }
+        } else if !closed && close_fields_cleared {
+            status = Some("Active".to_owned());
+        }
+    }
+    if let (Some(classification), None) = (&classification, &determination) {
+        // Defender accepts a classification only with a determination that belongs to it.
+        determination = Some(if classification == "Unknown" {
+            "NotAvailable".to_owned()
+        } else {
+            "Other".to_owned()
+        });
+    }
+    let mut changes = Map::new();
+    if let Some(status) = status {
+        changes.insert("status".into(), json!(status));
+    }
+    if let Some(assigned_to) = delta.get("assignedTo").filter(|value| value.is_string()) {
+        changes.insert("assignedTo".into(), assigned_to.clone());
+    }
+    if let Some(classification) = classification {
+        changes.insert("classification".into(), json!(classification));
+    }
+    if let Some(determination) = determination {
+        changes.insert("determination".into(), json!(determination));
+    }
+    if let Some(tags) = delta.get("tags") {
+        let tags: Vec<String> = match tags {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Value::String(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|tag| !tag.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        changes.insert("tags".into(), json!(tags));
+    }
+    if let Some(comment) = text("comment").filter(|comment| !comment.is_empty()) {
+        changes.insert(
+            "comment".into(),
+            json!(format!("{comment}\n\n {MIRRORED_MARKER}")),
+        );
+    }
+    changes
+}
+
+/// A platform entry as a Defender comment: who wrote it, what, and the marker.
+fn outgoing_comment(entry: &Map<String, Value>) -> String {
+    let user = entry
+        .get("user")
+        .and_then(Value::as_str)
+        .filter(|user| !user.is_empty())
+        .unwrap_or("dbot");
+    let contents = match entry.get("contents") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    if entry.get("format").and_then(Value::as_str) == Some("html") {
+        format!("({user}): <br/><br/>[code]{contents} <br/><br/>[/code] {MIRRORED_MARKER}")
+    } else {
+        format!("({user}): {contents}\n\n {MIRRORED_MARKER}")
+    }
+}
+
+fn is_rate_limit(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::Throttled { .. } | ApiError::Status { status: 429, .. }
+    )
+}
+
+fn incident_number(args: &Args, name: &str) -> Result<u64, ArgumentError> {
+    let text = args.text(name).unwrap_or_default();
+    text.trim().parse().map_err(|_| ArgumentError::Invalid {
+        name: name.to_owned(),
+        value: ShownValue(text.to_owned()),
+        allowed: "Expected an incident ID (a whole number).".to_owned(),
+    })
+}
+
+fn point_in_time(name: &str, text: &str) -> Result<Timestamp, ArgumentError> {
+    time::parse_point_in_time(text, Timestamp::now()).ok_or_else(|| ArgumentError::Invalid {
+        name: name.to_owned(),
+        value: ShownValue(text.to_owned()),
+        allowed: "Expected an ISO-8601 time or epoch seconds.".to_owned(),
+    })
+}
+
+/// The incidents mirroring last saw Resolved, kept in the integration context.
+struct ResolvedIds(Vec<u64>);
+
+impl ResolvedIds {
+    const KEY: &'static str = "mirror_resolved_ids";
+    /// The newest ids kept: an incident reactivated after this many later ones were resolved gets
+    /// no reopen entry.
+    const LIMIT: usize = 10_000;
+
+    fn load(context: &Map<String, Value>) -> ResolvedIds {
+        let ids = context
+            .get(Self::KEY)
+            .and_then(Value::as_str)
+            .and_then(parse_id_ranges)
+            .unwrap_or_default();
+        ResolvedIds(ids)
+    }
+
+    fn store(mut self, context: &mut Map<String, Value>) {
+        if self.0.len() > Self::LIMIT {
+            self.0.drain(..self.0.len() - Self::LIMIT);
+        }
+        if self.0.is_empty() {
+            context.shift_remove(Self::KEY);
+        } else {
+            context.insert(Self::KEY.into(), json!(format_id_ranges(&self.0)));
+        }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.0.binary_search(&id).is_ok()
+    }
+
+    fn insert(&mut self, id: u64) {
+        if let Err(position) = self.0.binary_search(&id) {
+            self.0.insert(position, id);
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Ok(position) = self.0.binary_search(&id) {
+            self.0.remove(position);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_with_close_out_resolves_with_a_classification_from_the_close_reason() {
+        let delta = json!({"closeReason": "FalsePositive", "closeNotes": "benign test", "closingUserId": "admin", "tags": "fp,closed"});
+        let changes = field_changes(delta.as_object().unwrap(), None, true, true);
+        assert_eq!(
+            Value::Object(changes),
+            json!({"status": "Resolved", "classification": "FalsePositive", "determination": "Other", "tags": ["fp", "closed"]})
+        );
+        let delta = json!({"closeReason": "Duplicate", "closingUserId": "admin"});
+        let changes = field_changes(delta.as_object().unwrap(), None, true, true);
+        assert_eq!(
+            Value::Object(changes),
+            json!({"status": "Resolved", "classification": "Unknown", "determination": "NotAvailable"})
+        );
+        let changes = field_changes(delta.as_object().unwrap(), None, true, false);
+        assert!(
+            changes.is_empty(),
+            "without close_out closing changes nothing"
+        );
+        let reopened = json!({"closeReason": "", "closeNotes": "", "closingUserId": ""});
+        let changes = field_changes(reopened.as_object().unwrap(), None, false, true);
+        assert_eq!(Value::Object(changes), json!({"status": "Active"}));
+    }
+
+    #[test]
+    fn outgoing_comments_carry_the_author_and_the_marker() {
+        let entry =
+            json!({"user": "admin", "contents": "Closing as false positive", "format": "markdown"});
+        assert_eq!(
+            outgoing_comment(entry.as_object().unwrap()),
+            "(admin): Closing as false positive\n\n Mirrored from Cortex XSOAR"
+        );
+        let entry = json!({"user": "", "contents": "<b>x</b>", "format": "html"});
+        assert_eq!(
+            outgoing_comment(entry.as_object().unwrap()),
+            "(dbot): <br/><br/>[code]<b>x</b> <br/><br/>[/code] Mirrored from Cortex XSOAR"
+        );
+    }
+
+    #[test]
+    fn resolved_ids_round_trip_and_keep_the_newest() {
+        let mut context = Map::new();
+        let mut ids = ResolvedIds::load(&context);
+        for id in [5, 3, 4, 9] {
+            ids.insert(id);
+        }
+        ids.remove(9);
+        ids.store(&mut context);
+        assert_eq!(context["mirror_resolved_ids"], json!("3-5"));
+        let mut many = ResolvedIds((0..ResolvedIds::LIMIT as u64 + 5).collect());
+        many.insert(1_000_000);
+        many.store(&mut context);
+        let kept = ResolvedIds::load(&context);
+        assert_eq!(kept.0.len(), ResolvedIds::LIMIT);
+        assert!(kept.contains(1_000_000) && !kept.contains(0));
+    }
 }

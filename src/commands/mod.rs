@@ -3,6 +3,7 @@
 //! only routes.
 
 mod auth;
+mod fetch;
 mod hunting;
 mod incidents;
 mod mirroring;
@@ -146,6 +147,10 @@ async fn run_online(
         Command::IncidentGet => incidents::get(&mut backend(session, args)?, args).await,
         Command::IncidentUpdate => incidents::update(&mut backend(session, args)?, args).await,
         Command::AdvancedHunting => hunting::run(&mut backend(session, args)?, args).await,
+        Command::FetchIncidents => fetch::fetch_incidents(invocation, session).await,
+        Command::GetModifiedRemoteData => mirroring::modified_ids(invocation, session).await,
+        Command::GetRemoteData => mirroring::remote_data(invocation, session).await,
+        Command::UpdateRemoteSystem => mirroring::update_remote(invocation, session).await,
         command => Err(Error::NotImplemented {
             command: command.name().to_owned(),
         }),

@@ -1,0 +1,456 @@
+//! The fetch cursor: everything one fetch run hands to the next through the platform's
+//! `last_run`. It is small by construction — times, a window, two paging positions, and the ids
+//! emitted recently enough that a later read can meet them again — so it stays far below the
+//! platform's comfort zone whatever the backlog (no queue of incidents, as the XSOAR integration
+//! kept).
+//!
+//! ```json
+//! {"version": 1,
+//!  "origin": "2025-01-01T00:00:00Z",         // first_fetch: nothing older is emitted
+//!  "settled": "2025-01-10T08:05:00Z",        // everything older was emitted
+//!  "start": "2025-01-10T08:15:00.1234567Z",  // forward frontier: older ones were read once
+//!  "window": "PT3H",                          // width of the next forward read
+//!  "newest": "2025-01-14T11:11:11Z",         // newest createdTime any read has shown
+//!  "burst": {"at": "…", "skip": 200, "settles": true},   // >100 incidents at one instant
+//!  "lookback": {"from": "…", "to": "…", "skip": 100, "settles": "…"}, // a re-read under way
+//!  "seen": {"2025-01-10T08:15": "101-150,160"}}  // emitted ids by minute of createdTime
+//! ```
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Map, Value, json};
+
+use super::time::{self, TICK};
+
+/// The cursor format this version writes and reads.
+const VERSION: u64 = 1;
+
+/// Where fetching stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    /// Incidents created before this are never emitted: the first fetch time.
+    pub origin: Timestamp,
+    /// Every incident created before `settled` was emitted. Between `settled` and `start` lie
+    /// incidents read when some may still have been invisible: look-back reads go over them.
+    pub settled: Timestamp,
+    /// Forward reads continue from here: every incident created before it that was visible
+    /// when the frontier passed was emitted.
+    pub start: Timestamp,
+    /// How far past `start` the next forward read reaches; none means "to the newest".
+    pub window: Option<SignedDuration>,
+    /// The newest `createdTime` any read has shown. The service's clock is at least this, so a
+    /// read that ends here is complete for good; nothing newer can appear below it, except late.
+    pub newest: Option<Timestamp>,
+    /// Paging through more than a page of incidents created at `start` exactly.
+    pub burst: Option<Burst>,
+    /// A look-back read in progress.
+    pub lookback: Option<LookbackPass>,
+    /// Ids already emitted that a read may still return.
+    pub seen: SeenIds,
+}
+
+/// Position in the incidents created at one instant, read a page at a time with `$skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Burst {
+    pub at: Timestamp,
+    pub skip: usize,
+    /// Whether every incident at `at` was visible when the burst read began, so that reading
+    /// it to the end settles it.
+    pub settles: bool,
+}
+
+/// A re-read of `[from, to)` for incidents that became visible after the frontier passed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookbackPass {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub skip: usize,
+    /// What `settled` may move to once the pass is complete: the incidents created before this
+    /// were all visible when it began.
+    pub settles: Timestamp,
+}
+
+impl Cursor {
+    /// A first run's cursor: from `first_fetch`, the extent of the backlog unknown.
+    pub fn starting_at(first_fetch: Timestamp) -> Cursor {
+        let origin = time::whole_ticks(first_fetch);
+        Cursor {
+            origin,
+            settled: origin,
+            start: origin,
+            window: None,
+            newest: None,
+            burst: None,
+            lookback: None,
+            seen: SeenIds::default(),
+        }
+    }
+
+    /// Reads `last_run`: empty means a first run; the XSOAR integration's own cursor is taken
+    /// over (see [`Cursor::from_xsoar_integration`]).
+    pub fn from_last_run(
+        last_run: &Map<String, Value>,
+        first_fetch: Timestamp,
+    ) -> Result<Cursor, CursorError> {
+        if last_run.is_empty() {
+            return Ok(Cursor::starting_at(first_fetch));
+        }
+        if last_run.contains_key("last_run") && !last_run.contains_key("version") {
+            return Cursor::from_xsoar_integration(last_run);
+        }
+        match last_run.get("version").and_then(Value::as_u64) {
+            Some(VERSION) => Cursor::parse(last_run),
+            Some(other) => Err(CursorError(format!(
+                "it has version {other}, and this version of the integration reads version {VERSION}"
+            ))),
+            None => Err(CursorError("it has no version".to_owned())),
+        }
+    }
+
+    /// Takes over the XSOAR integration's `{"last_run": <newest createdTime fetched>,
+    /// "incidents_queue": [<fetched, not yet created>]}`. Its queue holds the incidents it had
+    /// read but not handed over, oldest first; restarting at the oldest of them hands them over
+    /// again without repeating older ones (it read with `createdTime gt last_run`, so an empty
+    /// queue means everything up to and including `last_run` was handed over).
+    fn from_xsoar_integration(last_run: &Map<String, Value>) -> Result<Cursor, CursorError> {
+        let queued = last_run
+            .get("incidents_queue")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|incident| incident.get("occurred")?.as_str())
+            .filter_map(time::parse_instant)
+            .min();
+        let start = match queued {
+            Some(oldest) => oldest,
+            None => {
+                let text = last_run
+                    .get("last_run")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                time::parse_instant(text)
+                    .ok_or_else(|| CursorError(format!("its `last_run` {text:?} is not a time")))?
+                    + TICK
+            }
+        };
+        Ok(Cursor::starting_at(start))
+    }
+
+    fn parse(last_run: &Map<String, Value>) -> Result<Cursor, CursorError> {
+        let instant = |value: Option<&Value>, name: &str| -> Result<Timestamp, CursorError> {
+            value
+                .and_then(Value::as_str)
+                .and_then(time::parse_instant)
+                .map(time::whole_ticks)
+                .ok_or_else(|| CursorError(format!("its `{name}` is missing or not a time")))
+        };
+        let optional_instant = |name: &str| match last_run.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            value => instant(value, name).map(Some),
+        };
+        let skip = |value: &Value, name: &str| {
+            value
+                .get("skip")
+                .and_then(Value::as_u64)
+                .map(|n| n as usize)
+                .ok_or_else(|| CursorError(format!("its `{name}.skip` is not a count")))
+        };
+        let window = match last_run.get("window") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                value
+                    .as_str()
+                    .and_then(|text| text.parse::<SignedDuration>().ok())
+                    .filter(|window| *window >= TICK)
+                    .ok_or_else(|| CursorError("its `window` is not a duration".to_owned()))?,
+            ),
+        };
+        let burst = match last_run.get("burst") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(Burst {
+                at: instant(value.get("at"), "burst.at")?,
+                skip: skip(value, "burst")?,
+                settles: value
+                    .get("settles")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| CursorError("its `burst.settles` is not a flag".to_owned()))?,
+            }),
+        };
+        let lookback = match last_run.get("lookback") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(LookbackPass {
+                from: instant(value.get("from"), "lookback.from")?,
+                to: instant(value.get("to"), "lookback.to")?,
+                skip: skip(value, "lookback")?,
+                settles: instant(value.get("settles"), "lookback.settles")?,
+            }),
+        };
+        let seen = match last_run.get("seen") {
+            None | Some(Value::Null) => SeenIds::default(),
+            Some(Value::Object(buckets)) => SeenIds::parse(buckets)?,
+            Some(_) => return Err(CursorError("its `seen` is not an object".to_owned())),
+        };
+        Ok(Cursor {
+            origin: instant(last_run.get("origin"), "origin")?,
+            settled: instant(last_run.get("settled"), "settled")?,
+            start: instant(last_run.get("start"), "start")?,
+            window,
+            newest: optional_instant("newest")?,
+            burst,
+            lookback,
+            seen,
+        })
+    }
+
+    /// The cursor as `last_run`.
+    pub fn to_last_run(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("version".into(), json!(VERSION));
+        map.insert("origin".into(), json!(time::format(self.origin)));
+        map.insert("settled".into(), json!(time::format(self.settled)));
+        map.insert("start".into(), json!(time::format(self.start)));
+        if let Some(window) = self.window {
+            map.insert("window".into(), json!(window.to_string()));
+        }
+        if let Some(newest) = self.newest {
+            map.insert("newest".into(), json!(time::format(newest)));
+        }
+        if let Some(burst) = self.burst {
+            map.insert(
+                "burst".into(),
+                json!({"at": time::format(burst.at), "skip": burst.skip, "settles": burst.settles}),
+            );
+        }
+        if let Some(pass) = self.lookback {
+            map.insert(
+                "lookback".into(),
+                json!({
+                    "from": time::format(pass.from),
+                    "to": time::format(pass.to),
+                    "skip": pass.skip,
+                    "settles": time::format(pass.settles),
+                }),
+            );
+        }
+        map.insert("seen".into(), Value::Object(self.seen.to_json()));
+        map
+    }
+}
+
+/// A `last_run` this version cannot continue from.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "The fetch cursor (last run) cannot be used: {0}. Reset the last run of this instance (Fetch history, Reset the \"last run\" timestamp) to fetch again from the first fetch time."
+)]
+pub struct CursorError(String);
+
+/// Ids of emitted incidents, grouped by the minute of their `createdTime` so that they can be
+/// forgotten by age, and written as ranges ("101-150,160"): Defender numbers incidents in
+/// creation order, so ids created close together are mostly consecutive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenIds {
+    /// Epoch minute → sorted ids.
+    by_minute: BTreeMap<i64, Vec<u64>>,
+}
+
+impl SeenIds {
+    fn minute_of(created: Timestamp) -> i64 {
+        created.as_second().div_euclid(60)
+    }
+
+    pub fn contains(&self, id: u64, created: Timestamp) -> bool {
+        self.by_minute
+            .get(&Self::minute_of(created))
+            .is_some_and(|ids| ids.binary_search(&id).is_ok())
+    }
+
+    pub fn insert(&mut self, id: u64, created: Timestamp) {
+        let ids = self.by_minute.entry(Self::minute_of(created)).or_default();
+        if let Err(position) = ids.binary_search(&id) {
+            ids.insert(position, id);
+        }
+    }
+
+    /// Forgets ids created before the minute that contains `before`.
+    pub fn forget_before(&mut self, before: Timestamp) {
+        let keep_from = Self::minute_of(before);
+        self.by_minute = self.by_minute.split_off(&keep_from);
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_minute.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_minute.is_empty()
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        self.by_minute
+            .iter()
+            .map(|(minute, ids)| {
+                let key = Timestamp::from_second(minute * 60)
+                    .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
+                    .unwrap_or_default();
+                (key, Value::String(format_id_ranges(ids)))
+            })
+            .collect()
+    }
+
+    fn parse(buckets: &Map<String, Value>) -> Result<SeenIds, CursorError> {
+        let mut seen = SeenIds::default();
+        for (key, value) in buckets {
+            let minute = time::parse_instant(&format!("{key}:00Z"))
+                .map(Self::minute_of)
+                .ok_or_else(|| CursorError(format!("its `seen` key {key:?} is not a minute")))?;
+            let text = value.as_str().ok_or_else(|| {
+                CursorError(format!("its `seen` entry for {key} is not a text of ids"))
+            })?;
+            let ids = parse_id_ranges(text).ok_or_else(|| {
+                CursorError(format!("its `seen` entry for {key} is not a list of ids"))
+            })?;
+            seen.by_minute.insert(minute, ids);
+        }
+        Ok(seen)
+    }
+}
+
+/// Sorted ids as "1-3,7,9-10".
+pub fn format_id_ranges(ids: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < ids.len() {
+        let first = ids[index];
+        let mut last = first;
+        while index + 1 < ids.len() && ids[index + 1] == last + 1 {
+            index += 1;
+            last = ids[index];
+        }
+        parts.push(if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        });
+        index += 1;
+    }
+    parts.join(",")
+}
+
+/// "1-3,7,9-10" as sorted ids.
+pub fn parse_id_ranges(text: &str) -> Option<Vec<u64>> {
+    let mut ids = Vec::new();
+    for part in text.split(',').filter(|part| !part.is_empty()) {
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last) = (first.parse::<u64>().ok()?, last.parse::<u64>().ok()?);
+                if last < first || last - first > 1_000_000 {
+                    return None;
+                }
+                ids.extend(first..=last);
+            }
+            None => ids.push(part.parse().ok()?),
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Some(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn round_trips_through_last_run() {
+        let mut cursor = Cursor::starting_at(at("2025-01-01T00:00:00Z"));
+        cursor.settled = at("2025-01-10T08:05:00Z");
+        cursor.start = at("2025-01-10T08:15:00.1234567Z");
+        cursor.window = Some(SignedDuration::from_secs(3 * 3600) + TICK);
+        cursor.newest = Some(at("2025-01-14T11:11:11Z"));
+        cursor.burst = Some(Burst {
+            at: cursor.start,
+            skip: 200,
+            settles: true,
+        });
+        cursor.lookback = Some(LookbackPass {
+            from: at("2025-01-10T08:05:00Z"),
+            to: cursor.start,
+            skip: 100,
+            settles: at("2025-01-10T08:10:00Z"),
+        });
+        for id in [101, 102, 103, 160, 150] {
+            cursor.seen.insert(id, at("2025-01-10T08:15:30Z"));
+        }
+        cursor.seen.insert(7, at("2025-01-10T08:10:00Z"));
+        let last_run = cursor.to_last_run();
+        assert_eq!(
+            Value::Object(last_run.clone()),
+            json!({
+                "version": 1,
+                "origin": "2025-01-01T00:00:00Z",
+                "settled": "2025-01-10T08:05:00Z",
+                "start": "2025-01-10T08:15:00.1234567Z",
+                "window": "PT3H0.0000001S",
+                "newest": "2025-01-14T11:11:11Z",
+                "burst": {"at": "2025-01-10T08:15:00.1234567Z", "skip": 200, "settles": true},
+                "lookback": {
+                    "from": "2025-01-10T08:05:00Z",
+                    "to": "2025-01-10T08:15:00.1234567Z",
+                    "skip": 100,
+                    "settles": "2025-01-10T08:10:00Z"
+                },
+                "seen": {"2025-01-10T08:10": "7", "2025-01-10T08:15": "101-103,150,160"}
+            })
+        );
+        let parsed = Cursor::from_last_run(&last_run, at("2030-01-01T00:00:00Z")).unwrap();
+        assert_eq!(parsed, cursor);
+    }
+
+    #[test]
+    fn forgets_ids_by_minute() {
+        let mut seen = SeenIds::default();
+        seen.insert(1, at("2025-01-10T08:14:59Z"));
+        seen.insert(2, at("2025-01-10T08:15:00Z"));
+        seen.insert(3, at("2025-01-10T08:16:00Z"));
+        seen.forget_before(at("2025-01-10T08:15:30Z"));
+        assert!(!seen.contains(1, at("2025-01-10T08:14:59Z")));
+        assert!(seen.contains(2, at("2025-01-10T08:15:00Z")));
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn takes_over_the_xsoar_integrations_cursor() {
+        let first_fetch = at("2020-01-01T00:00:00Z");
+        let queued = json!({
+            "last_run": "2025-01-14T11:11:11Z",
+            "incidents_queue": [
+                {"name": "Microsoft 365 Defender 105", "occurred": "2025-01-13T03:00:00Z", "rawJSON": "{}"},
+                {"name": "Microsoft 365 Defender 106", "occurred": "2025-01-14T11:11:11Z", "rawJSON": "{}"}
+            ]
+        });
+        let cursor = Cursor::from_last_run(queued.as_object().unwrap(), first_fetch).unwrap();
+        assert_eq!(cursor.start, at("2025-01-13T03:00:00Z"));
+        let drained = json!({"last_run": "2025-01-14T11:11:11Z", "incidents_queue": []});
+        let cursor = Cursor::from_last_run(drained.as_object().unwrap(), first_fetch).unwrap();
+        assert_eq!(cursor.start, at("2025-01-14T11:11:11Z") + TICK);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_continue_from() {
+        let first_fetch = at("2020-01-01T00:00:00Z");
+        for bad in [
+            json!({"version": 2, "start": "2025-01-01T00:00:00Z"}),
+            json!({"version": 1, "start": "yesterday", "origin": "2025-01-01T00:00:00Z"}),
+            json!({"version": 1, "start": "2025-01-01T00:00:00Z", "origin": "2025-01-01T00:00:00Z", "seen": {"2025-01-01T00:00": "9-x"}}),
+            json!({"something": "else"}),
+        ] {
+            let error = Cursor::from_last_run(bad.as_object().unwrap(), first_fetch).unwrap_err();
+            assert!(error.to_string().contains("Reset the last run"), "{error}");
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Fetching new incidents exactly once, with bounded work per run.
+//!
+//! The incidents API lists newest first, has no `$orderby`, returns at most 100 incidents a page
+//! and pages with `$skip`, so a backlog cannot be walked oldest-first by paging: pages shift as
+//! incidents arrive. Instead each run reads `createdTime` ranges small enough to fit one page,
+//! oldest range first:
+//!
+//! - **Forward reads** cover `[start, start + window)`, or `[start, …)` once that reaches the
+//!   newest incident seen. A full page means the range was too wide: the window shrinks by the
+//!   page's density and the read is retried. A page that is not full is the complete set of the
+//!   range; its incidents are emitted oldest first and `start` moves past them (never past the
+//!   newest `createdTime` seen, which the service's clock has certainly reached, so nothing can
+//!   still be created below `start`).
+//! - **Bursts**: when more than a page of incidents share `createdTime` = `start`, they are read
+//!   with `$skip`, a page per request. Nothing new can be created at a past instant; a late one
+//!   only pushes the others to later offsets, so paging reads some twice and misses none.
+//! - **Look-back reads**: Defender makes some incidents visible up to `fetch_lookback` after
+//!   their `createdTime`. A read at a time when the newest incident is N saw everything created
+//!   before N − lookback; what the frontier passed above that is not yet *settled*. Each run
+//!   first re-reads `[settled, start)` (a page at a time, across runs if larger) and emits what
+//!   it had not seen; a complete re-read settles what was visible when it began. Near the
+//!   present that range is about one look-back wide; far behind it (draining a backlog) it is
+//!   empty, as everything read there was long visible. Nothing depends on the platform's clock.
+//! - **Seen ids**: the ids emitted whose `createdTime` a read can still reach are kept in the
+//!   cursor; every read drops them, so overlapping reads never repeat an incident.
+//!
+//! A run makes at most ⌈max_fetch/100⌉ + 2 list requests and stops early when its time is nearly
+//! up; the cursor it returns describes exactly the incidents it emitted.
+
+pub mod cursor;
+pub mod platform;
+pub mod source;
+pub mod time;
+
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::api::ApiError;
+use cursor::{Burst, Cursor, LookbackPass};
+use source::{CreatedRange, IncidentSource, PAGE_SIZE, RawIncident, created_time, incident_id};
+use time::TICK;
+
+/// A request gets at most this long, however much time the run has left.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// No request is started with less time than this left: it could not finish.
+const MIN_REQUEST_TIME: Duration = Duration::from_secs(2);
+/// Growing windows aim at pages this full, leaving room for the range to be denser than the last.
+const TARGET_PAGE: usize = 64;
+/// The widest forward window: a year.
+const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
+
+/// What bounds one run.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchLimits {
+    /// The most incidents to emit.
+    pub max_fetch: usize,
+    /// How late after its `createdTime` an incident may become visible (`fetch_lookback`).
+    pub lookback: SignedDuration,
+    /// When to stop starting requests; none means no limit of our own.
+    pub deadline: Option<Instant>,
+}
+
+impl FetchLimits {
+    /// The most list requests a run makes.
+    pub fn request_budget(&self) -> usize {
+        self.max_fetch.div_ceil(PAGE_SIZE) + 2
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct FetchOutcome {
+    /// The incidents to create, in the order emitted.
+    pub incidents: Vec<RawIncident>,
+    /// The cursor that describes exactly what was emitted.
+    pub cursor: Cursor,
+    /// List requests made.
+    pub requests: usize,
+    /// The failure that ended the run early, if one did.
+    pub failure: Option<ApiError>,
+}
+
+/// Runs one fetch from `cursor`.
+pub async fn fetch(
+    source: &mut impl IncidentSource,
+    cursor: Cursor,
+    limits: FetchLimits,
+) -> FetchOutcome {
+    let mut run = Run {
+        source,
+        cursor,
+        limits,
+        incidents: Vec::new(),
+        requests: 0,
+    };
+    let failure = run.steps().await.err();
+    let mut cursor = run.cursor;
+    cursor.seen.forget_before(forget_before(&cursor));
+    FetchOutcome {
+        incidents: run.incidents,
+        cursor,
+        requests: run.requests,
+        failure,
+    }
+}
+
+/// Ids created before this can no longer be returned by any read: forward reads start at
+/// `start`, look-back reads at `settled` (or at the pass under way, which began there).
+fn forget_before(cursor: &Cursor) -> Timestamp {
+    let mut oldest_read = cursor.settled.min(cursor.start);
+    if let Some(pass) = cursor.lookback {
+        oldest_read = oldest_read.min(pass.from);
+    }
+    oldest_read
+}
+
+/// Whether a read of the next step fits in the run, or the step says it is done.
+enum Step {
+    Continue,
+    Stop,
+}
+
+struct Run<'r, S> {
+    source: &'r mut S,
+    cursor: Cursor,
+    limits: FetchLimits,
+    incidents: Vec<RawIncident>,
+    requests: usize,
+}
+
+impl<S: IncidentSource> Run<'_, S> {
+    async fn steps(&mut self) -> Result<(), ApiError> {
+        let lookback_due = self.lookback_due();
+        if lookback_due {
+            self.lookback_step().await?;
+        }
+        while self.has_room() {
+            if let Step::Stop = self.forward_step().await? {
+                break;
+            }
+        }
+        if lookback_due && self.cursor.lookback.is_some() {
+            while self.has_room() && self.cursor.lookback.is_some() {
+                self.lookback_step().await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn has_room(&self) -> bool {
+        self.incidents.len() < self.limits.max_fetch && self.requests < self.limits.request_budget()
+    }
+
+    /// Whether some of what the frontier passed is not settled yet.
+    fn lookback_due(&self) -> bool {
+        self.cursor.lookback.is_some() || self.cursor.settled < self.cursor.start
+    }
+
+    /// Incidents created before this were certainly visible at the last read: the service's
+    /// clock had reached the newest `createdTime` read, and nothing becomes visible later than
+    /// the look-back. None: not even the oldest can be relied on yet.
+    fn visible_before(&self) -> Option<Timestamp> {
+        if self.limits.lookback <= SignedDuration::ZERO {
+            return Some(Timestamp::MAX);
+        }
+        Some(self.cursor.newest? - self.limits.lookback)
+    }
+
+    /// After the frontier moved from `from` to `to` with single complete reads: settles what
+    /// was certainly visible, if nothing before `from` is still unsettled.
+    fn settle_forward(&mut self, from: Timestamp, to: Timestamp) {
+        if self.cursor.settled < from {
+            return;
+        }
+        if let Some(visible_before) = self.visible_before() {
+            self.cursor.settled = self.cursor.settled.max(to.min(visible_before));
+        }
+    }
+
+    /// One read of `range` from `skip`, or none when no request fits in the time left.
+    async fn read(
+        &mut self,
+        range: CreatedRange,
+        skip: usize,
+    ) -> Result<Option<Vec<(Timestamp, u64, RawIncident)>>, ApiError> {
+        let timeout = match self.limits.deadline {
+            None => REQUEST_TIMEOUT,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left < MIN_REQUEST_TIME {
+                    tracing::info!("fetch stops early: its time is nearly up");
+                    return Ok(None);
+                }
+                left.min(REQUEST_TIMEOUT)
+            }
+        };
+        self.requests += 1;
+        let page = self.source.created_in(range, skip, timeout).await?;
+        let mut items = Vec::with_capacity(page.len());
+        for incident in page {
+            let (Some(created), Some(id)) = (created_time(&incident), incident_id(&incident))
+            else {
+                return Err(ApiError::Malformed(
+                    "an incident in the list has no createdTime".to_owned(),
+                ));
+            };
+            items.push((created, id, incident));
+        }
+        if let Some(newest) = items.iter().map(|(created, ..)| *created).max() {
+            self.cursor.newest = Some(self.cursor.newest.map_or(newest, |n| n.max(newest)));
+        }
+        tracing::debug!(
+            from = %time::format(range.from),
+            to = %range.to.map(time::format).unwrap_or_default(),
+            skip,
+            found = items.len(),
+            "fetch read"
+        );
+        Ok(Some(items))
+    }
+
+    /// Emits the unseen incidents of `items` oldest first, as many as the run may. Returns
+    /// whether all were emitted and the `createdTime` of the last one emitted.
+    fn emit(&mut self, mut items: Vec<(Timestamp, u64, RawIncident)>) -> (bool, Option<Timestamp>) {
+        items.sort_by_key(|(created, id, _)| (*created, *id));
+        let mut last = None;
+        for (created, id, incident) in items {
+            if self.cursor.seen.contains(id, created) {
+                continue;
+            }
+            if self.incidents.len() >= self.limits.max_fetch {
+                return (false, last);
+            }
+            self.cursor.seen.insert(id, created);
+            self.incidents.push(incident);
+            last = Some(created);
+        }
+        (true, last)
+    }
+
+    async fn forward_step(&mut self) -> Result<Step, ApiError> {
+        if let Some(burst) = self.cursor.burst {
+            return self.burst_step(burst).await;
+        }
+        let start = self.cursor.start;
+        let to = match (self.cursor.window, self.cursor.newest) {
+            (Some(window), Some(newest)) if start + window <= newest => Some(start + window),
+            _ => None,
+        };
+        let Some(items) = self.read(CreatedRange { from: start, to }, 0).await? else {
+            return Ok(Step::Stop);
+        };
+        if items.len() >= PAGE_SIZE {
+            self.narrow(&items, to);
+            return Ok(Step::Continue);
+        }
+        let found = items.len();
+        let newest_read = items.iter().map(|(created, ..)| *created).max();
+        let (all, last) = self.emit(items);
+        let (next, step) = match (all, to) {
+            (false, _) => (last.unwrap_or(start), Step::Stop),
+            (true, Some(to)) => {
+                self.cursor.window = self.cursor.window.map(|window| grow(window, found));
+                (to, Step::Continue)
+            }
+            (true, None) => (newest_read.unwrap_or(start), Step::Stop),
+        };
+        self.cursor.start = start.max(next);
+        self.settle_forward(start, self.cursor.start);
+        Ok(step)
+    }
+
+    /// After a full page of `[start, to)`: a window that should hold about half a page, judged
+    /// by how densely the page's incidents lie, and at most half the last one, so that repeated
+    /// narrowing ends at one tick; or a burst read when the page reaches down to `start`.
+    fn narrow(&mut self, items: &[(Timestamp, u64, RawIncident)], to: Option<Timestamp>) {
+        let start = self.cursor.start;
+        let oldest = items.iter().map(|(created, ..)| *created).min();
+        let newest = items.iter().map(|(created, ..)| *created).max();
+        let (Some(oldest), Some(newest)) = (oldest, newest) else {
+            return;
+        };
+        if oldest <= start {
+            // Every incident after `start` is in this page, but there may be more at `start`
+            // than it shows: read those a page at a time.
+            let settles = self.cursor.settled == start
+                && self
+                    .visible_before()
+                    .is_some_and(|visible_before| start < visible_before);
+            self.cursor.burst = Some(Burst {
+                at: start,
+                skip: 0,
+                settles,
+            });
+            return;
+        }
+        if oldest == newest {
+            // A burst later on: first everything before it.
+            self.cursor.window = Some(oldest.duration_since(start));
+            return;
+        }
+        let last = match to {
+            Some(to) => to.duration_since(start),
+            None => newest.duration_since(start) + TICK,
+        };
+        let before_page = oldest.duration_since(start);
+        // Half the page's span holds about half a page if incidents are spread evenly. A burst
+        // makes that span tiny, and the range before it may be nearly empty, so the window is
+        // never narrowed below a thousandth of what lies before the page.
+        let density_guess = (newest.duration_since(oldest) / 2).max(before_page / 1024);
+        let window = density_guess.min(last / 2).min(before_page + TICK);
+        self.cursor.window = Some(whole_ticks(window));
+    }
+
+    async fn burst_step(&mut self, burst: Burst) -> Result<Step, ApiError> {
+        let range = CreatedRange {
+            from: burst.at,
+            to: Some(burst.at + TICK),
+        };
+        let Some(items) = self.read(range, burst.skip).await? else {
+            return Ok(Step::Stop);
+        };
+        let found = items.len();
+        let (all, _) = self.emit(items);
+        if !all {
+            return Ok(Step::Stop);
+        }
+        if found < PAGE_SIZE {
+            self.cursor.start = self.cursor.start.max(burst.at + TICK);
+            if burst.settles && self.cursor.settled == burst.at {
+                self.cursor.settled = self.cursor.start;
+            }
+            self.cursor.burst = None;
+            // The density after a burst is unknown: the next read finds it out.
+            self.cursor.window = None;
+        } else {
+            self.cursor.burst = Some(Burst {
+                skip: burst.skip + found,
+                ..burst
+            });
+        }
+        Ok(Step::Continue)
+    }
+
+    async fn lookback_step(&mut self) -> Result<(), ApiError> {
+        let pass = match self.cursor.lookback {
+            Some(pass) => pass,
+            None => {
+                let (from, to) = (self.cursor.settled, self.cursor.start);
+                if from >= to {
+                    return Ok(());
+                }
+                LookbackPass {
+                    from,
+                    to,
+                    skip: 0,
+                    settles: self
+                        .visible_before()
+                        .map_or(from, |visible_before| visible_before.clamp(from, to)),
+                }
+            }
+        };
+        let range = CreatedRange {
+            from: pass.from,
+            to: Some(pass.to),
+        };
+        let Some(items) = self.read(range, pass.skip).await? else {
+            return Ok(());
+        };
+        let found = items.len();
+        let (all, _) = self.emit(items);
+        self.cursor.lookback = if !all {
+            Some(pass)
+        } else if found >= PAGE_SIZE {
+            Some(LookbackPass {
+                skip: pass.skip + found,
+                ..pass
+            })
+        } else {
+            self.cursor.settled = self.cursor.settled.max(pass.settles);
+            None
+        };
+        Ok(())
+    }
+}
+
+/// The next window after a complete read that found `found` incidents: wide enough for about
+/// [`TARGET_PAGE`] at the same density, at most twice as wide (eight times when it was empty).
+fn grow(window: SignedDuration, found: usize) -> SignedDuration {
+    let factor = if found == 0 {
+        8.0
+    } else {
+        (TARGET_PAGE as f64 / found as f64).clamp(1.0, 2.0)
+    };
+    let nanos = (window.as_nanos() as f64 * factor).min(MAX_WINDOW.as_nanos() as f64);
+    whole_ticks(SignedDuration::from_nanos(nanos as i64))
+}
+
+/// `window` cut down to whole ticks, at least one: windows move `start`, which stays on ticks.
+fn whole_ticks(window: SignedDuration) -> SignedDuration {
+    let nanos = window.as_nanos();
+    SignedDuration::from_nanos((nanos - nanos % 100) as i64).max(TICK)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! A Defender incident as the platform takes it in: the incident object `fetch-incidents`
+//! hands over (`name`, `occurred`, `rawJSON`, …) and the mirrored object of `get-remote-data`.
+//! Both carry the summary fields the XSOAR integration computes from the alerts (`Categories`,
+//! `Impacted entities`, `Active alerts`, …), because incident types, layouts and mappers built for
+//! that integration read them from `rawJSON`. Field names, order and values follow its recordings;
+//! unlike it, the set-like columns are sorted (as in the incidents table), so that every run
+//! writes the same JSON.
+
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::source::{RawIncident, incident_id};
+use super::time;
+use crate::config::MirrorSettings;
+
+/// How fetched incidents are stamped for the platform.
+pub struct Stamp<'a> {
+    pub incident_type: Option<&'a str>,
+    pub mirror: &'a MirrorSettings,
+    /// The platform's name for this instance (the envelope's `integration_instance`).
+    pub instance: Option<&'a str>,
+}
+
+/// The incident object for `fetch-incidents`.
+pub fn fetched_incident(incident: RawIncident, stamp: &Stamp) -> Value {
+    let id = incident_id(&incident).unwrap_or_default();
+    let occurred = incident.get("createdTime").cloned().unwrap_or(Value::Null);
+    let severity = severity_number(incident.get("severity").and_then(Value::as_str));
+    let mut raw = with_summary_fields(incident);
+    if let Some(direction) = stamp.mirror.direction.platform_value() {
+        raw.insert("mirror_direction".into(), json!(direction));
+        raw.insert(
+            "mirror_instance".into(),
+            json!(stamp.instance.unwrap_or_default()),
+        );
+        raw.insert("mirror_tags".into(), json!([stamp.mirror.comment_tag]));
+    }
+    let mut object = Map::new();
+    object.insert("name".into(), json!(format!("Microsoft 365 Defender {id}")));
+    object.insert("occurred".into(), occurred);
+    object.insert("rawJSON".into(), json!(Value::Object(raw).to_string()));
+    object.insert("severity".into(), severity);
+    object.insert("dbotMirrorId".into(), json!(id.to_string()));
+    if let Some(incident_type) = stamp.incident_type {
+        object.insert("type".into(), json!(incident_type));
+    }
+    Value::Object(object)
+}
+
+/// XSOAR's severity scale: 0 unknown, 0.5 informational, 1 low, 2 medium, 3 high.
+fn severity_number(severity: Option<&str>) -> Value {
+    match severity {
+        Some("Informational") => json!(0.5),
+        Some("Low") => json!(1),
+        Some("Medium") => json!(2),
+        Some("High") => json!(3),
+        _ => json!(0),
+    }
+}
+
+/// The incident with the XSOAR integration's summary fields appended.
+pub fn with_summary_fields(mut incident: RawIncident) -> RawIncident {
+    let summary = summary_fields(&incident);
+    incident.extend(summary);
+    incident
+}
+
+/// `Categories`, `Impacted entities`, `Active alerts`, `Service sources`, `Detection sources`,
+/// `First activity`, `Last activity`, `Devices`, `Mailboxes`, computed from the alerts.
+fn summary_fields(incident: &RawIncident) -> Map<String, Value> {
+    let alerts: Vec<&Map<String, Value>> = list(incident, "alerts");
+    // A missing field counts as "" (as `dict.get(key, '')` does); a null stays null.
+    let field = |object: &Map<String, Value>, name: &str| {
+        object.get(name).cloned().unwrap_or_else(|| json!(""))
+    };
+    let entities = || {
+        alerts
+            .iter()
+            .flat_map(|alert| list(alert, "entities"))
+            .collect::<Vec<_>>()
+    };
+    let impacted = sorted_set(
+        entities()
+            .into_iter()
+            .filter(|entity| entity.get("entityType") == Some(&json!("User")))
+            .map(|entity| field(entity, "domainName")),
+    );
+    let mut mailboxes = Vec::new();
+    let mut mailbox_addresses = Vec::new();
+    for entity in entities() {
+        if entity.get("entityType") != Some(&json!("Mailbox")) {
+            continue;
+        }
+        let address = field(entity, "mailboxAddress");
+        if !mailbox_addresses.contains(&address) {
+            mailboxes.push(json!({
+                "Mailbox": address,
+                "Display Name": field(entity, "mailboxDisplayName"),
+            }));
+            mailbox_addresses.push(address);
+        }
+    }
+    let statuses: Vec<&str> = alerts
+        .iter()
+        .filter_map(|alert| alert.get("status")?.as_str())
+        .filter(|status| !status.is_empty())
+        .collect();
+    let active = statuses
+        .iter()
+        .filter(|status| matches!(**status, "Active" | "New"))
+        .count();
+    let devices: Vec<Value> = alerts
+        .iter()
+        .flat_map(|alert| list(alert, "devices"))
+        .map(|device| {
+            let tags: Vec<&str> = device
+                .get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            json!({
+                "device name": field(device, "deviceDnsName"),
+                "risk level": field(device, "riskScore"),
+                "tags": tags.join(","),
+            })
+        })
+        .collect();
+    let activity = |name: &str, newest: bool| {
+        let times = alerts.iter().filter_map(|alert| {
+            let text = alert.get(name)?.as_str()?;
+            Some((time::parse_instant(text).unwrap_or(Timestamp::MIN), text))
+        });
+        let chosen = if newest {
+            times.max_by_key(|(time, _)| *time)
+        } else {
+            times.min_by_key(|(time, _)| *time)
+        };
+        json!(chosen.map(|(_, text)| text).unwrap_or_default())
+    };
+    let mut fields = Map::new();
+    fields.insert(
+        "Categories".into(),
+        Value::Array(
+            alerts
+                .iter()
+                .map(|alert| field(alert, "category"))
+                .collect(),
+        ),
+    );
+    fields.insert("Impacted entities".into(), Value::Array(impacted));
+    fields.insert(
+        "Active alerts".into(),
+        json!(format!("{active} / {}", statuses.len())),
+    );
+    fields.insert(
+        "Service sources".into(),
+        Value::Array(sorted_set(
+            alerts.iter().map(|alert| field(alert, "serviceSource")),
+        )),
+    );
+    fields.insert(
+        "Detection sources".into(),
+        Value::Array(sorted_set(
+            alerts.iter().map(|alert| field(alert, "detectionSource")),
+        )),
+    );
+    fields.insert("First activity".into(), activity("firstActivity", false));
+    fields.insert("Last activity".into(), activity("lastActivity", true));
+    fields.insert("Devices".into(), Value::Array(devices));
+    fields.insert("Mailboxes".into(), Value::Array(mailboxes));
+    fields
+}
+
+/// The objects of an array field; a missing or null field is an empty list.
+fn list<'o>(object: &'o Map<String, Value>, name: &str) -> Vec<&'o Map<String, Value>> {
+    object
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .collect()
+}
+
+/// The values, each once, sorted (null first, then text in byte order).
+fn sorted_set(values: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut kept: Vec<Value> = Vec::new();
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    kept.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MirrorDirection;
+
+    fn recorded_incidents() -> Vec<(Value, Value)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/test_data/fetch/recording_11_incidents.json"
+        );
+        let recorded: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        recorded
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|incident| {
+                let raw: Value =
+                    serde_json::from_str(incident["rawJSON"].as_str().unwrap()).unwrap();
+                (incident.clone(), raw)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_xsoar_integrations_incidents() {
+        let mirror = MirrorSettings {
+            direction: MirrorDirection::Both,
+            close_incident: true,
+            close_out: true,
+            comment_tag: "CommentToMicrosoft365Defender".to_owned(),
+            comment_tag_from_defender: "CommentFromMicrosoft365Defender".to_owned(),
+        };
+        let stamp = Stamp {
+            incident_type: Some("Microsoft 365 Defender Incident"),
+            mirror: &mirror,
+            instance: Some("Microsoft 365 Defender_instance_1"),
+        };
+        for (recorded, recorded_raw) in recorded_incidents() {
+            // The API's incident: the recorded rawJSON without the fields the integration adds.
+            let mut api_incident = recorded_raw.as_object().unwrap().clone();
+            let added = [
+                "Categories",
+                "Impacted entities",
+                "Active alerts",
+                "Service sources",
+                "Detection sources",
+                "First activity",
+                "Last activity",
+                "Devices",
+                "Mailboxes",
+                "mirror_direction",
+                "mirror_instance",
+                "mirror_tags",
+            ];
+            for key in added {
+                api_incident.shift_remove(key);
+            }
+            let ours = fetched_incident(api_incident, &stamp);
+            assert_eq!(ours["name"], recorded["name"]);
+            assert_eq!(ours["occurred"], recorded["occurred"]);
+            let our_raw: Value = serde_json::from_str(ours["rawJSON"].as_str().unwrap()).unwrap();
+            let keys = |value: &Value| {
+                value
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(keys(&our_raw), keys(&recorded_raw), "{}", recorded["name"]);
+            for key in keys(&recorded_raw) {
+                if matches!(
+                    key.as_str(),
+                    "Impacted entities" | "Service sources" | "Detection sources"
+                ) {
+                    // Python sets: same members, any order.
+                    let mut a = our_raw[&key].as_array().unwrap().clone();
+                    let mut b = recorded_raw[&key].as_array().unwrap().clone();
+                    a.sort_by_key(Value::to_string);
+                    b.sort_by_key(Value::to_string);
+                    assert_eq!(a, b, "{key} of {}", recorded["name"]);
+                } else {
+                    assert_eq!(
+                        our_raw[&key], recorded_raw[&key],
+                        "{key} of {}",
+                        recorded["name"]
+                    );
+                }
+            }
+            assert_eq!(
+                ours["dbotMirrorId"],
+                json!(recorded_raw["incidentId"].to_string())
+            );
+            assert_eq!(ours["type"], json!("Microsoft 365 Defender Incident"));
+        }
+    }
+
+    #[test]
+    fn severity_follows_xsoars_scale_and_mirroring_off_adds_no_mirror_fields() {
+        let mirror = MirrorSettings {
+            direction: MirrorDirection::None,
+            close_incident: false,
+            close_out: false,
+            comment_tag: "to".to_owned(),
+            comment_tag_from_defender: "from".to_owned(),
+        };
+        let stamp = Stamp {
+            incident_type: None,
+            mirror: &mirror,
+            instance: None,
+        };
+        for (severity, number) in [
+            ("Informational", json!(0.5)),
+            ("Low", json!(1)),
+            ("Medium", json!(2)),
+            ("High", json!(3)),
+            ("UnSpecified", json!(0)),
+        ] {
+            let incident = json!({"incidentId": 7, "createdTime": "2025-01-01T00:00:00Z", "severity": severity});
+            let ours = fetched_incident(incident.as_object().unwrap().clone(), &stamp);
+            assert_eq!(ours["severity"], number);
+            assert!(ours.get("type").is_none());
+            assert!(!ours["rawJSON"].as_str().unwrap().contains("mirror_"));
+        }
+    }
+}

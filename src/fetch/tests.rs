@@ -1,0 +1,410 @@
+//! The fetch algorithm against a simulated incidents service: thousands of random runs in a
+//! second, checking the guarantees on every one. (tests/fetch.rs checks the same against the
+//! emulator with the real binary.)
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
+
+use super::*;
+
+struct SimIncident {
+    id: u64,
+    created: Timestamp,
+    visible_from: Timestamp,
+}
+
+/// An incidents service with a clock, late visibility, arrivals while a run pages, and failures
+/// on cue.
+struct Sim {
+    rng: SmallRng,
+    now: Timestamp,
+    next_id: u64,
+    incidents: Vec<SimIncident>,
+    lookback: SignedDuration,
+    /// Chance that an arrival happens just before a request is answered.
+    arrival_chance: f64,
+    /// Chance that a request fails.
+    failure_chance: f64,
+    calls: usize,
+}
+
+impl Sim {
+    fn new(seed: u64, now: Timestamp, lookback: SignedDuration) -> Sim {
+        Sim {
+            rng: SmallRng::seed_from_u64(seed),
+            now,
+            next_id: 1,
+            incidents: Vec::new(),
+            lookback,
+            arrival_chance: 0.0,
+            failure_chance: 0.0,
+            calls: 0,
+        }
+    }
+
+    /// Adds incidents, keeping the list in (createdTime, id) order.
+    fn add(&mut self, count: usize, created: Timestamp, visible_from: Timestamp) {
+        for _ in 0..count {
+            let position = self.incidents.partition_point(|i| i.created <= created);
+            self.incidents.insert(
+                position,
+                SimIncident {
+                    id: self.next_id,
+                    created,
+                    visible_from,
+                },
+            );
+            self.next_id += 1;
+        }
+    }
+
+    /// Some incidents created recently: at one instant (a burst, or ties) or spread out, some
+    /// of them visible only later, none later than the look-back allows.
+    fn arrive(&mut self) {
+        let lookback_secs = self.lookback.as_secs().max(1);
+        let count = match self.rng.random_range(0..10) {
+            0 => self.rng.random_range(100..350),
+            1..=3 => self.rng.random_range(2..6),
+            _ => 1,
+        };
+        let same_instant = self.rng.random_bool(0.5);
+        let mut created = self.now - SignedDuration::from_millis(self.rng.random_range(0..3000));
+        for _ in 0..count {
+            if !same_instant {
+                created = self.now
+                    - SignedDuration::from_nanos(
+                        self.rng.random_range(0..5_000_000_000) / 100 * 100,
+                    );
+            }
+            let lag = if self.rng.random_bool(0.2) {
+                SignedDuration::from_secs(self.rng.random_range(0..lookback_secs))
+            } else {
+                SignedDuration::ZERO
+            };
+            let visible_from = created + lag;
+            self.add(1, time::whole_ticks(created), visible_from.max(self.now));
+        }
+    }
+
+    fn advance(&mut self, seconds: i64) {
+        self.now += SignedDuration::from_secs(seconds);
+    }
+
+    fn page(&self, range: CreatedRange, skip: usize) -> Vec<RawIncident> {
+        let low = self.incidents.partition_point(|i| i.created < range.from);
+        let high = range.to.map_or(self.incidents.len(), |to| {
+            self.incidents.partition_point(|i| i.created < to)
+        });
+        self.incidents[low..high.max(low)]
+            .iter()
+            .rev()
+            .filter(|i| i.visible_from <= self.now)
+            .skip(skip)
+            .take(PAGE_SIZE)
+            .map(|i| {
+                let value = json!({"incidentId": i.id, "createdTime": time::format(i.created)});
+                value.as_object().unwrap().clone()
+            })
+            .collect()
+    }
+}
+
+impl IncidentSource for Sim {
+    async fn created_in(
+        &mut self,
+        range: CreatedRange,
+        skip: usize,
+        _timeout: Duration,
+    ) -> Result<Vec<RawIncident>, ApiError> {
+        self.calls += 1;
+        self.now += SignedDuration::from_millis(self.rng.random_range(1..400));
+        if self.rng.random_bool(self.arrival_chance) {
+            self.arrive();
+        }
+        if self.rng.random_bool(self.failure_chance) {
+            return Err(ApiError::Status {
+                status: 503,
+                detail: "ServiceUnavailable: injected".to_owned(),
+            });
+        }
+        Ok(self.page(range, skip))
+    }
+
+    async fn updated_after(
+        &mut self,
+        _: Timestamp,
+        _: usize,
+        _: Duration,
+    ) -> Result<Vec<RawIncident>, ApiError> {
+        unreachable!("fetch does not list by update time")
+    }
+
+    async fn get(&mut self, _: u64, _: Duration) -> Result<RawIncident, ApiError> {
+        unreachable!("fetch does not get single incidents")
+    }
+
+    async fn update(
+        &mut self,
+        _: u64,
+        _: &Map<String, Value>,
+        _: Duration,
+    ) -> Result<RawIncident, ApiError> {
+        unreachable!("fetch does not update incidents")
+    }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// The platform's side: keeps the cursor of every run that emitted something or succeeded,
+/// and checks every guarantee on every run.
+struct Platform {
+    cursor: Map<String, Value>,
+    first_fetch: Timestamp,
+    limits: FetchLimits,
+    emitted: HashMap<u64, usize>,
+    runs: usize,
+}
+
+impl Platform {
+    fn new(first_fetch: Timestamp, max_fetch: usize, lookback: SignedDuration) -> Platform {
+        Platform {
+            cursor: Map::new(),
+            first_fetch,
+            limits: FetchLimits {
+                max_fetch,
+                lookback,
+                deadline: None,
+            },
+            emitted: HashMap::new(),
+            runs: 0,
+        }
+    }
+
+    /// One fetch run; returns how many incidents it emitted and whether the cursor changed.
+    fn run(&mut self, sim: &mut Sim) -> (usize, bool) {
+        let cursor = Cursor::from_last_run(&self.cursor, self.first_fetch)
+            .unwrap_or_else(|e| panic!("{e}: {:?}", self.cursor.get("window")));
+        let before = sim.calls;
+        let outcome = block_on(fetch(sim, cursor, self.limits));
+        let requests = sim.calls - before;
+        assert_eq!(requests, outcome.requests);
+        assert!(
+            requests <= self.limits.request_budget(),
+            "run {} made {requests} requests",
+            self.runs
+        );
+        assert!(outcome.incidents.len() <= self.limits.max_fetch);
+        self.runs += 1;
+        if outcome.failure.is_some() && outcome.incidents.is_empty() {
+            return (0, false);
+        }
+        for incident in &outcome.incidents {
+            let id = incident_id(incident).unwrap();
+            let count = self.emitted.entry(id).or_default();
+            *count += 1;
+            assert_eq!(*count, 1, "incident {id} emitted twice (run {})", self.runs);
+        }
+        let cursor = outcome.cursor.to_last_run();
+        // A look-back pass goes round and round; only the forward state counts as moving.
+        let forward = |cursor: &Map<String, Value>| {
+            let mut cursor = cursor.clone();
+            cursor.shift_remove("lookback");
+            cursor
+        };
+        let moved = forward(&cursor) != forward(&self.cursor);
+        self.cursor = cursor;
+        let bytes = Value::Object(self.cursor.clone()).to_string().len();
+        assert!(bytes < 16 * 1024, "cursor of {bytes} bytes");
+        (outcome.incidents.len(), moved)
+    }
+
+    /// Runs until many runs in a row neither emit anything nor move the forward cursor (enough
+    /// for look-back passes of several pages to go round).
+    fn run_until_quiet(&mut self, sim: &mut Sim) {
+        let mut quiet = 0;
+        while quiet < 10 {
+            assert!(self.runs < 20_000, "fetch never became quiet");
+            match self.run(sim) {
+                (0, false) => quiet += 1,
+                _ => quiet = 0,
+            }
+            sim.advance(30);
+        }
+    }
+
+    fn assert_everything_emitted(&self, sim: &Sim) {
+        let expected: BTreeSet<u64> = sim
+            .incidents
+            .iter()
+            .filter(|i| i.created >= self.first_fetch)
+            .map(|i| i.id)
+            .collect();
+        let emitted: BTreeSet<u64> = self.emitted.keys().copied().collect();
+        let missed: Vec<_> = expected.difference(&emitted).take(20).collect();
+        let extra: Vec<_> = emitted.difference(&expected).take(20).collect();
+        let described: Vec<String> = sim
+            .incidents
+            .iter()
+            .filter(|i| missed.contains(&&i.id))
+            .map(|i| {
+                format!(
+                    "{} (created {}, visible {})",
+                    i.id,
+                    time::format(i.created),
+                    time::format(i.visible_from)
+                )
+            })
+            .collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "missed {described:?}, emitted before first_fetch {extra:?}"
+        );
+    }
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+#[test]
+fn drains_a_backlog_oldest_first_in_bounded_runs() {
+    let now = at("2025-02-01T00:00:00Z");
+    let lookback = SignedDuration::from_mins(10);
+    let mut sim = Sim::new(1, now, lookback);
+    let mut rng = SmallRng::seed_from_u64(7);
+    for _ in 0..5000 {
+        let created = now - SignedDuration::from_secs(rng.random_range(0..30 * 24 * 3600));
+        sim.add(1, created, created);
+    }
+    // Before first_fetch: never emitted.
+    sim.add(50, at("2024-12-01T00:00:00Z"), at("2024-12-01T00:00:00Z"));
+    let mut platform = Platform::new(at("2025-01-01T00:00:00Z"), 100, lookback);
+    let mut previous_newest = None;
+    let mut quiet = 0;
+    while quiet < 3 {
+        let cursor = Cursor::from_last_run(&platform.cursor, platform.first_fetch).unwrap();
+        let outcome = block_on(fetch(&mut sim, cursor, platform.limits));
+        let times: Vec<Timestamp> = outcome
+            .incidents
+            .iter()
+            .map(|i| created_time(i).unwrap())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "oldest first within a run"
+        );
+        if let (Some(previous), Some(first)) = (previous_newest, times.first()) {
+            assert!(previous <= *first, "oldest first across runs");
+        }
+        previous_newest = times.last().copied().or(previous_newest);
+        for incident in &outcome.incidents {
+            assert!(
+                platform
+                    .emitted
+                    .insert(incident_id(incident).unwrap(), 1)
+                    .is_none()
+            );
+        }
+        assert!(outcome.requests <= 3);
+        platform.cursor = outcome.cursor.to_last_run();
+        platform.runs += 1;
+        quiet = if outcome.incidents.is_empty() {
+            quiet + 1
+        } else {
+            0
+        };
+    }
+    platform.assert_everything_emitted(&sim);
+    // 5000 incidents, 100 a run: 50 runs, a few to find the first ones, three quiet ones.
+    assert!(platform.runs <= 60, "{} runs", platform.runs);
+}
+
+#[test]
+fn pages_through_hundreds_of_incidents_created_at_one_instant() {
+    let now = at("2025-02-01T00:00:00Z");
+    let lookback = SignedDuration::from_mins(10);
+    let mut sim = Sim::new(2, now, lookback);
+    let instant = at("2025-01-20T10:00:00.1234567Z");
+    sim.add(20, instant - SignedDuration::from_secs(1), instant);
+    sim.add(730, instant, instant);
+    sim.add(20, instant + TICK, instant);
+    sim.add(150, at("2025-01-31T23:59:59Z"), at("2025-01-31T23:59:59Z"));
+    let mut platform = Platform::new(at("2025-01-01T00:00:00Z"), 40, lookback);
+    platform.run_until_quiet(&mut sim);
+    platform.assert_everything_emitted(&sim);
+}
+
+#[test]
+fn catches_incidents_that_become_visible_late() {
+    let now = at("2025-02-01T00:00:00Z");
+    let lookback = SignedDuration::from_mins(10);
+    let mut sim = Sim::new(3, now, lookback);
+    sim.add(
+        5,
+        now - SignedDuration::from_secs(60),
+        now - SignedDuration::from_secs(60),
+    );
+    let mut platform = Platform::new(at("2025-01-01T00:00:00Z"), 10, lookback);
+    platform.run_until_quiet(&mut sim);
+    // Created now, visible only in nine minutes; meanwhile the frontier moves past it.
+    let late = sim.now;
+    sim.add(3, late, late + SignedDuration::from_mins(9));
+    sim.advance(5);
+    sim.add(2, sim.now, sim.now);
+    for _ in 0..25 {
+        platform.run(&mut sim);
+        sim.advance(60);
+    }
+    platform.assert_everything_emitted(&sim);
+}
+
+/// `FETCH_PROPERTY_SEEDS=500 cargo test --release random_streams` tries more streams.
+#[test]
+fn random_streams_are_emitted_exactly_once() {
+    let seeds: u64 = std::env::var("FETCH_PROPERTY_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(12);
+    for seed in 0..seeds {
+        let now = at("2025-02-01T00:00:00Z");
+        let lookback = SignedDuration::from_mins(10);
+        let mut sim = Sim::new(seed, now, lookback);
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0xF00D);
+        for _ in 0..rng.random_range(0..400) {
+            let created = now - SignedDuration::from_secs(rng.random_range(0..3 * 24 * 3600));
+            sim.add(1, created, created);
+        }
+        sim.arrival_chance = 0.3;
+        sim.failure_chance = 0.1;
+        let max_fetch = [5, 10, 25, 50, 100][rng.random_range(0..5)];
+        let mut platform = Platform::new(at("2025-01-30T00:00:00Z"), max_fetch, lookback);
+        for _ in 0..rng.random_range(20..120) {
+            if rng.random_bool(0.5) {
+                sim.arrive();
+            }
+            platform.run(&mut sim);
+            // Mostly a run a minute or two; now and then the platform pauses fetching.
+            let pause = if rng.random_bool(0.05) {
+                3600
+            } else {
+                rng.random_range(0..120)
+            };
+            sim.advance(pause);
+        }
+        sim.arrival_chance = 0.0;
+        sim.failure_chance = 0.0;
+        sim.advance(lookback.as_secs());
+        platform.run_until_quiet(&mut sim);
+        platform.assert_everything_emitted(&sim);
+    }
+}

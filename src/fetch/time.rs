@@ -1,0 +1,165 @@
+//! Times the way Microsoft 365 Defender and the platform write them. Defender stamps incidents
+//! with .NET ticks (100 ns) and prints seven fractional digits
+//! (`2025-01-10T08:15:00.1234567Z`); its OData `$filter` compares at that precision, so the fetch
+//! cursor works in whole ticks. The platform hands over times as ISO-8601 text, epoch seconds,
+//! or (for `first_fetch`) spans such as `3 days`.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Span, Timestamp};
+
+/// One tick, Defender's time resolution.
+pub const TICK: SignedDuration = SignedDuration::from_nanos(100);
+
+/// `time` cut down to whole ticks.
+pub fn whole_ticks(time: Timestamp) -> Timestamp {
+    let nanos = time.as_nanosecond();
+    Timestamp::from_nanosecond(nanos - nanos.rem_euclid(100)).unwrap_or(time)
+}
+
+/// Defender's notation: seconds, then up to seven fractional digits without trailing zeros.
+/// Used in `$filter` literals and in the cursor.
+pub fn format(time: Timestamp) -> String {
+    let time = whole_ticks(time);
+    let seconds = time.strftime("%Y-%m-%dT%H:%M:%S");
+    let ticks = time.subsec_nanosecond() / 100;
+    if ticks == 0 {
+        return format!("{seconds}Z");
+    }
+    let fraction = format!("{ticks:07}");
+    format!("{seconds}.{}Z", fraction.trim_end_matches('0'))
+}
+
+/// Parses an instant as Defender or the platform writes it: RFC 3339 (`T` or a space between
+/// date and time, `Z` or an offset, any fraction), a date-time without zone (taken as UTC), or
+/// a date (midnight UTC).
+pub fn parse_instant(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Ok(time) = text.parse::<Timestamp>() {
+        return Some(time);
+    }
+    if let Ok(time) = text.replacen(' ', "T", 1).parse::<Timestamp>() {
+        return Some(time);
+    }
+    if let Ok(civil) = text.parse::<DateTime>() {
+        return civil.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp());
+    }
+    if let Ok(date) = text.parse::<Date>() {
+        return date.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp());
+    }
+    None
+}
+
+/// Parses a point in time given as an instant ([`parse_instant`]), epoch seconds (or epoch
+/// milliseconds, recognised by their size), or a span back from `now` such as `3 days`,
+/// `12 hours`, `30 minutes ago`, `1 week`, `2 months`.
+pub fn parse_point_in_time(text: &str, now: Timestamp) -> Option<Timestamp> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(epoch) = text.parse::<f64>() {
+        // 100 billion seconds is the year 5138; anything larger is milliseconds.
+        let seconds = if epoch.abs() >= 1e11 {
+            epoch / 1000.0
+        } else {
+            epoch
+        };
+        return Timestamp::from_nanosecond((seconds * 1e9).round() as i128).ok();
+    }
+    parse_instant(text).or_else(|| parse_span_back(text, now))
+}
+
+/// `<number> <unit>` with an optional `ago`, counted back from `now` in UTC (months and years
+/// by the calendar).
+fn parse_span_back(text: &str, now: Timestamp) -> Option<Timestamp> {
+    let lowered = text.to_ascii_lowercase();
+    let mut words = lowered.split_whitespace();
+    let amount: i64 = words.next()?.parse().ok()?;
+    let unit = words.next()?;
+    match words.next() {
+        None | Some("ago") => {}
+        Some(_) => return None,
+    }
+    if words.next().is_some() || amount < 0 {
+        return None;
+    }
+    let span = Span::new();
+    let span = match unit.trim_end_matches('s') {
+        "second" | "sec" => span.try_seconds(amount),
+        "minute" | "min" => span.try_minutes(amount),
+        "hour" => span.try_hours(amount),
+        "day" => span.try_days(amount),
+        "week" => span.try_weeks(amount),
+        "month" => span.try_months(amount),
+        "year" => span.try_years(amount),
+        _ => return None,
+    }
+    .ok()?;
+    now.to_zoned(TimeZone::UTC)
+        .checked_sub(span)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn formats_seven_digits_without_trailing_zeros() {
+        assert_eq!(
+            format(at("2025-01-10T08:15:00.123456789Z")),
+            "2025-01-10T08:15:00.1234567Z"
+        );
+        assert_eq!(
+            format(at("2025-01-10T08:15:00.5Z")),
+            "2025-01-10T08:15:00.5Z"
+        );
+        assert_eq!(format(at("2025-01-10T08:15:00Z")), "2025-01-10T08:15:00Z");
+        assert_eq!(
+            format(at("2025-01-10T08:15:00Z") + TICK),
+            "2025-01-10T08:15:00.0000001Z"
+        );
+    }
+
+    #[test]
+    fn parses_the_first_fetch_forms() {
+        let now = at("2025-03-31T12:00:00Z");
+        let parse = |text| parse_point_in_time(text, now).map(format);
+        assert_eq!(parse("3 days").as_deref(), Some("2025-03-28T12:00:00Z"));
+        assert_eq!(parse("12 hours").as_deref(), Some("2025-03-31T00:00:00Z"));
+        assert_eq!(
+            parse("30 Minutes ago").as_deref(),
+            Some("2025-03-31T11:30:00Z")
+        );
+        assert_eq!(parse("1 month").as_deref(), Some("2025-02-28T12:00:00Z"));
+        assert_eq!(parse("1 week").as_deref(), Some("2025-03-24T12:00:00Z"));
+        assert_eq!(
+            parse("2025-01-01T00:00:00Z").as_deref(),
+            Some("2025-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse("2025-01-01T02:00:00+02:00").as_deref(),
+            Some("2025-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse("2025-01-01 00:00:00.5").as_deref(),
+            Some("2025-01-01T00:00:00.5Z")
+        );
+        assert_eq!(parse("2025-01-01").as_deref(), Some("2025-01-01T00:00:00Z"));
+        assert_eq!(parse("1735689600").as_deref(), Some("2025-01-01T00:00:00Z"));
+        assert_eq!(
+            parse("1735689600500").as_deref(),
+            Some("2025-01-01T00:00:00.5Z")
+        );
+        assert_eq!(parse("0").as_deref(), Some("1970-01-01T00:00:00Z"));
+        for bad in ["", "soon", "3 fortnights", "-3 days", "3 days from now"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}

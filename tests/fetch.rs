@@ -1,0 +1,496 @@
+//! `fetch-incidents` run by the real binary against the emulator, the way the platform runs it:
+//! one process per run, `last_run` and the integration context carried from run to run.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::emulated::{START, Tenant};
+use crate::support::{Run, run};
+
+fn start() -> Timestamp {
+    START.parse().unwrap()
+}
+
+fn iso(time: Timestamp) -> String {
+    m365_defender::fetch::time::format(time)
+}
+
+fn envelope(tenant: &Tenant, params: &Value, last_run: &Value) -> Value {
+    json!({
+        "command": "fetch-incidents",
+        "params": params,
+        "last_run": last_run,
+        "integration_context": tenant.context,
+        "integration_instance": "Microsoft 365 Defender_instance_1",
+    })
+}
+
+/// The ids of the incidents a run handed over.
+fn incident_ids(run: &Run) -> Vec<u64> {
+    run.document["incidents"]
+        .as_array()
+        .map(|incidents| {
+            incidents
+                .iter()
+                .map(|incident| incident["dbotMirrorId"].as_str().unwrap().parse().unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// List requests among the emulator's logged requests. A request the client sent again after
+/// a 5xx counts once: the failed attempts of a run are one request, since a failure ends it.
+fn list_requests(log: &[Value]) -> usize {
+    let lists = log
+        .iter()
+        .filter(|request| request["method"] == "GET" && request["path"] == "/api/incidents");
+    let (answered, failed): (Vec<&Value>, Vec<&Value>) =
+        lists.partition(|request| request["status"].as_u64().is_some_and(|s| s < 300));
+    answered.len() + failed.len().min(1)
+}
+
+fn cursor_bytes(run: &Run) -> usize {
+    run.document["last_run"].to_string().len()
+}
+
+#[test]
+fn fetches_a_backlog_across_runs_as_xsoar_expects_it() {
+    let mut tenant = Tenant::start(45);
+    let params = tenant.params(json!({
+        "first_fetch": "2025-12-01T00:00:00Z",
+        "max_fetch": "10",
+        "mirror_direction": "Incoming And Outgoing",
+        "comment_tag": "CommentToMicrosoft365Defender",
+        "incidentType": "Microsoft 365 Defender Incident",
+    }));
+    let mut last_run = json!({});
+    let mut fetched = Vec::new();
+    let mut occurred = Vec::new();
+    for _ in 0..8 {
+        tenant.take_requests();
+        let result = tenant.run(envelope(&tenant, &params, &last_run));
+        assert_eq!(result.code, 0, "{}", result.document);
+        assert!(list_requests(&tenant.take_requests()) <= 3);
+        let incidents = result.document["incidents"].as_array().unwrap();
+        assert!(incidents.len() <= 10);
+        for incident in incidents {
+            let id = incident["dbotMirrorId"].as_str().unwrap();
+            assert_eq!(
+                incident["name"],
+                json!(format!("Microsoft 365 Defender {id}"))
+            );
+            assert_eq!(incident["type"], "Microsoft 365 Defender Incident");
+            let raw: Value = serde_json::from_str(incident["rawJSON"].as_str().unwrap()).unwrap();
+            assert_eq!(raw["incidentId"].to_string(), id);
+            assert_eq!(incident["occurred"], raw["createdTime"]);
+            let severity = match raw["severity"].as_str().unwrap() {
+                "Informational" => json!(0.5),
+                "Low" => json!(1),
+                "Medium" => json!(2),
+                "High" => json!(3),
+                _ => json!(0),
+            };
+            assert_eq!(incident["severity"], severity);
+            for field in [
+                "Categories",
+                "Impacted entities",
+                "Active alerts",
+                "Service sources",
+                "Detection sources",
+                "First activity",
+                "Last activity",
+                "Devices",
+                "Mailboxes",
+            ] {
+                assert!(raw.get(field).is_some(), "{field} missing from rawJSON");
+            }
+            assert_eq!(raw["mirror_direction"], "Both");
+            assert_eq!(raw["mirror_instance"], "Microsoft 365 Defender_instance_1");
+            assert_eq!(raw["mirror_tags"], json!(["CommentToMicrosoft365Defender"]));
+            occurred.push(
+                incident["occurred"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Timestamp>()
+                    .unwrap(),
+            );
+            fetched.push(id.parse::<u64>().unwrap());
+        }
+        last_run = result.document["last_run"].clone();
+        assert!(last_run.is_object());
+    }
+    // The seeded ids are 1 + creation order: all 45, oldest first, each once.
+    let mut sorted = fetched.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 45);
+    assert!(
+        occurred.windows(2).all(|pair| pair[0] <= pair[1]),
+        "oldest first"
+    );
+}
+
+/// What the platform does with one run's answer: keep the cursor of a successful run, and
+/// the old one after a failure.
+struct Platform {
+    params: Value,
+    last_run: Value,
+    emitted: HashMap<u64, usize>,
+    budget: usize,
+}
+
+impl Platform {
+    fn accept(&mut self, result: &Run) -> (usize, bool) {
+        if result.code != 0 {
+            assert_eq!(result.document["results"][0]["Type"], 4);
+            assert!(result.document.get("last_run").is_none());
+            assert!(result.document.get("incidents").is_none());
+            return (0, false);
+        }
+        let ids = incident_ids(result);
+        for id in &ids {
+            let count = self.emitted.entry(*id).or_default();
+            *count += 1;
+            assert_eq!(*count, 1, "incident {id} was fetched twice");
+        }
+        assert!(cursor_bytes(result) < 16 * 1024);
+        let mut before = self.last_run.clone();
+        let mut after = result.document["last_run"].clone();
+        for cursor in [&mut before, &mut after] {
+            if let Some(cursor) = cursor.as_object_mut() {
+                cursor.remove("lookback");
+            }
+        }
+        self.last_run = result.document["last_run"].clone();
+        (ids.len(), before != after)
+    }
+
+    fn run(&mut self, tenant: &mut Tenant) -> (usize, bool) {
+        tenant.take_requests();
+        let result = tenant.run(envelope(tenant, &self.params, &self.last_run));
+        let requests = list_requests(&tenant.take_requests());
+        assert!(
+            requests <= self.budget,
+            "{requests} list requests in one run"
+        );
+        self.accept(&result)
+    }
+
+    fn run_until_quiet(&mut self, tenant: &mut Tenant) {
+        let mut quiet = 0;
+        let mut runs = 0;
+        while quiet < 5 {
+            runs += 1;
+            assert!(runs < 500, "fetch never became quiet");
+            match self.run(tenant) {
+                (0, false) => quiet += 1,
+                _ => quiet = 0,
+            }
+            tenant.advance_clock(30);
+        }
+    }
+}
+
+/// Random streams of incidents — a backlog, bursts of hundreds at one createdTime, ties,
+/// incidents visible up to the look-back late, arrivals while a run pages, 5xx on some page —
+/// fetched run after run until quiet: every incident exactly once, at most ⌈max_fetch/100⌉ + 2
+/// list requests a run, `last_run` under 16 KB.
+#[test]
+fn random_streams_are_fetched_exactly_once() {
+    for seed in 0..3u64 {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut tenant = Tenant::start(0);
+        let mut now = start();
+        let first_fetch = now - SignedDuration::from_hours(48);
+        let max_fetch = [10, 50, 100][seed as usize % 3];
+        let mut platform = Platform {
+            params: tenant.params(json!({
+                "first_fetch": iso(first_fetch),
+                "max_fetch": max_fetch.to_string(),
+                "fetch_lookback": "10",
+            })),
+            last_run: json!({}),
+            emitted: HashMap::new(),
+            budget: usize::div_ceil(max_fetch, 100) + 2,
+        };
+        let mut expected = BTreeSet::new();
+        // Too old: never fetched.
+        tenant.add_incidents(
+            json!({"count": 3, "created_time": iso(first_fetch - SignedDuration::from_hours(1))}),
+        );
+        for _ in 0..rng.random_range(50..150) {
+            let created = now - SignedDuration::from_secs(rng.random_range(0..47 * 3600));
+            expected.extend(tenant.add_incidents(json!({"created_time": iso(created)})));
+        }
+        for step in 0..25 {
+            // Arrivals since the last run.
+            for _ in 0..rng.random_range(0..3) {
+                let created = now - SignedDuration::from_millis(rng.random_range(0..60_000));
+                let (count, late) = match rng.random_range(0..10) {
+                    0 => (rng.random_range(100..250), 0),
+                    1..=3 => (rng.random_range(2..6), 0),
+                    4..=5 => (1, rng.random_range(30..600)),
+                    _ => (1, 0),
+                };
+                expected.extend(tenant.add_incidents(json!({
+                    "count": count,
+                    "created_time": iso(created),
+                    "visible_after_seconds": late,
+                })));
+            }
+            if rng.random_bool(0.12) {
+                tenant.fail_after("/api/incidents", rng.random_range(0..3), 503);
+            }
+            tenant.take_requests();
+            let envelope = envelope(&tenant, &platform.params, &platform.last_run);
+            let result = if step % 3 == 0 {
+                // Arrivals while the run pages.
+                let runner = std::thread::spawn(move || run(&envelope));
+                for _ in 0..3 {
+                    expected.extend(
+                        tenant.add_incidents(json!({"count": 2, "created_time": iso(now)})),
+                    );
+                }
+                runner.join().unwrap()
+            } else {
+                run(&envelope)
+            };
+            tenant.keep_context(&result);
+            let requests = list_requests(&tenant.take_requests());
+            assert!(
+                requests <= platform.budget,
+                "{requests} list requests in one run"
+            );
+            platform.accept(&result);
+            tenant.clear_faults();
+            let pause = rng.random_range(0..120);
+            tenant.advance_clock(pause);
+            now += SignedDuration::from_secs(pause);
+        }
+        // Everything late is visible after one more look-back.
+        tenant.advance_clock(11 * 60);
+        platform.run_until_quiet(&mut tenant);
+        let emitted: BTreeSet<u64> = platform.emitted.keys().copied().collect();
+        let missed: Vec<_> = expected.difference(&emitted).collect();
+        let extra: Vec<_> = emitted.difference(&expected).collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "seed {seed}: missed {missed:?}, fetched though older than first_fetch {extra:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_run_keeps_the_old_cursor_and_a_run_failing_after_emitting_keeps_its_incidents() {
+    let mut tenant = Tenant::start(0);
+    let now = start();
+    let mut expected = Vec::new();
+    for minutes_ago in (1..=300).rev() {
+        let created = now - SignedDuration::from_mins(minutes_ago);
+        expected.extend(tenant.add_incidents(json!({"created_time": iso(created)})));
+    }
+    let mut platform = Platform {
+        params: tenant.params(json!({
+            "first_fetch": iso(now - SignedDuration::from_mins(301)),
+            "max_fetch": "100",
+        })),
+        last_run: json!({}),
+        emitted: HashMap::new(),
+        budget: 3,
+    };
+    // The first list request fails: nothing fetched, an error, no last_run.
+    tenant.fail_after("/api/incidents", 0, 503);
+    let result = tenant.run(envelope(&tenant, &platform.params, &platform.last_run));
+    assert_eq!(result.code, 1);
+    assert!(result.message().contains("[503]"), "{}", result.message());
+    platform.accept(&result);
+    tenant.clear_faults();
+    // Runs that fail on their second or third page hand over what they fetched before.
+    let mut partial_runs = 0;
+    for pass in [1, 2, 1, 2] {
+        tenant.fail_after("/api/incidents", pass, 500);
+        let result = tenant.run(envelope(&tenant, &platform.params, &platform.last_run));
+        tenant.clear_faults();
+        if result.code == 0 && !incident_ids(&result).is_empty() {
+            partial_runs += 1;
+        }
+        platform.accept(&result);
+    }
+    assert!(partial_runs > 0, "no run failed after emitting");
+    platform.run_until_quiet(&mut tenant);
+    let emitted: BTreeSet<u64> = platform.emitted.keys().copied().collect();
+    assert_eq!(emitted, expected.into_iter().collect());
+}
+
+#[test]
+fn a_run_near_its_timeout_returns_what_it_has() {
+    let mut tenant = Tenant::start(0);
+    let now = start();
+    for minutes_ago in (1..=250).rev() {
+        tenant.add_incidents(
+            json!({"created_time": iso(now - SignedDuration::from_mins(minutes_ago))}),
+        );
+    }
+    let params = tenant.params(json!({
+        "first_fetch": iso(now - SignedDuration::from_mins(251)),
+        "max_fetch": "100",
+        "fetch_timeout": "6",
+    }));
+    // Sign in first, so that the slow answer is the only thing that takes time.
+    let warm_up =
+        tenant.run(json!({"command": "microsoft-365-defender-auth-test", "params": params}));
+    assert_eq!(warm_up.code, 0, "{}", warm_up.document);
+    // 6 s budget, 1 s margin: after a second answer that takes 3.5 s no request fits any more
+    // (the first only finds out how dense the backlog is).
+    tenant.control(
+        "POST",
+        "/_emulator/faults",
+        json!([
+            {"method": "GET", "path": "/api/incidents", "delay_ms": 0},
+            {"method": "GET", "path": "/api/incidents", "delay_ms": 3500}
+        ]),
+    );
+    tenant.take_requests();
+    let result = tenant.run(envelope(&tenant, &params, &json!({})));
+    assert_eq!(result.code, 0, "{}", result.document);
+    assert!(list_requests(&tenant.take_requests()) <= 2);
+    let first = incident_ids(&result);
+    assert!(!first.is_empty());
+    // The next run continues where that one stopped.
+    let next = tenant.run(envelope(&tenant, &params, &result.document["last_run"]));
+    let second = incident_ids(&next);
+    assert!(!second.is_empty());
+    assert!(first.iter().all(|id| !second.contains(id)));
+    assert!(first.iter().max() < second.iter().min());
+    // An answer slower than the whole budget fails the run, which hands over nothing.
+    tenant.control(
+        "POST",
+        "/_emulator/faults",
+        json!({"method": "GET", "path": "/api/incidents", "delay_ms": 6000}),
+    );
+    let timed_out = tenant.run(envelope(&tenant, &params, &next.document["last_run"]));
+    assert_eq!(timed_out.code, 1);
+    assert!(
+        timed_out.message().contains("no answer within"),
+        "{}",
+        timed_out.message()
+    );
+    assert!(timed_out.document.get("last_run").is_none());
+}
+
+#[test]
+fn takes_over_the_xsoar_integrations_last_run() {
+    let mut tenant = Tenant::start(0);
+    let now = start();
+    let old = tenant.add_incidents(
+        json!({"count": 3, "created_time": iso(now - SignedDuration::from_hours(3))}),
+    );
+    let queued = tenant.add_incidents(
+        json!({"count": 2, "created_time": iso(now - SignedDuration::from_hours(2))}),
+    );
+    let newer = tenant.add_incidents(
+        json!({"count": 2, "created_time": iso(now - SignedDuration::from_hours(1))}),
+    );
+    let params = tenant.params(json!({
+        "first_fetch": iso(now - SignedDuration::from_hours(72)),
+        "max_fetch": "50",
+    }));
+    let legacy = json!({
+        "last_run": iso(now - SignedDuration::from_hours(2)),
+        "incidents_queue": queued.iter().map(|id| json!({
+            "name": format!("Microsoft 365 Defender {id}"),
+            "occurred": iso(now - SignedDuration::from_hours(2)),
+            "rawJSON": "{}",
+        })).collect::<Vec<_>>(),
+    });
+    let result = tenant.run(envelope(&tenant, &params, &legacy));
+    assert_eq!(result.code, 0, "{}", result.document);
+    let ids = incident_ids(&result);
+    assert!(
+        old.iter().all(|id| !ids.contains(id)),
+        "already fetched by the old integration"
+    );
+    assert!(queued.iter().chain(&newer).all(|id| ids.contains(id)));
+    assert_eq!(result.document["last_run"]["version"], 1);
+}
+
+#[test]
+fn a_cursor_it_cannot_read_is_an_error_that_keeps_it() {
+    let mut tenant = Tenant::start(0);
+    let params = tenant.params(json!({}));
+    let result = tenant.run(envelope(&tenant, &params, &json!({"version": 9})));
+    assert_eq!(result.code, 1);
+    assert!(
+        result.message().contains("Reset the last run"),
+        "{}",
+        result.message()
+    );
+    assert!(result.document.get("last_run").is_none());
+}
+
+/// `scripts/bench-fetch.sh`: a backlog of 10,000 incidents drained with max_fetch 100.
+#[test]
+#[ignore = "a benchmark; scripts/bench-fetch.sh runs it"]
+fn bench_fetch_backlog() {
+    let backlog = 10_000;
+    let mut tenant = Tenant::start(backlog);
+    let params = tenant.params(json!({
+        "first_fetch": iso(start() - SignedDuration::from_hours(31 * 24)),
+        "max_fetch": "100",
+    }));
+    let mut last_run = json!({});
+    let mut fetched = BTreeSet::new();
+    let mut rows = Vec::new();
+    let mut quiet = 0;
+    let began = Instant::now();
+    while quiet < 2 {
+        tenant.take_requests();
+        let clock = Instant::now();
+        let result = tenant.run(envelope(&tenant, &params, &last_run));
+        let wall = clock.elapsed();
+        assert_eq!(result.code, 0, "{}", result.document);
+        let requests = list_requests(&tenant.take_requests());
+        let ids = incident_ids(&result);
+        for id in &ids {
+            assert!(fetched.insert(*id), "{id} twice");
+        }
+        quiet = if ids.is_empty() { quiet + 1 } else { 0 };
+        last_run = result.document["last_run"].clone();
+        rows.push((ids.len(), requests, wall, last_run.to_string().len()));
+    }
+    let total = began.elapsed();
+    assert_eq!(fetched.len(), backlog);
+    println!(
+        "backlog {backlog} incidents, max_fetch 100: {} runs ({} to drain)",
+        rows.len(),
+        rows.len() - 2
+    );
+    println!("run  fetched  list requests  wall ms  last_run bytes");
+    for (index, (count, requests, wall, bytes)) in rows.iter().enumerate() {
+        if index < 5 || index + 5 >= rows.len() || index % 20 == 0 {
+            println!(
+                "{index:>3}  {count:>7}  {requests:>13}  {:>7.1}  {bytes:>14}",
+                wall.as_secs_f64() * 1000.0
+            );
+        }
+    }
+    let max_requests = rows.iter().map(|row| row.1).max().unwrap_or(0);
+    let total_requests: usize = rows.iter().map(|row| row.1).sum();
+    let max_bytes = rows.iter().map(|row| row.3).max().unwrap_or(0);
+    let mut walls: Vec<f64> = rows
+        .iter()
+        .map(|row| row.2.as_secs_f64() * 1000.0)
+        .collect();
+    walls.sort_by(f64::total_cmp);
+    println!(
+        "list requests: {total_requests} in all, at most {max_requests} a run; wall per run: median {:.1} ms, max {:.1} ms; last_run at most {max_bytes} bytes; total {:.1} s",
+        walls[walls.len() / 2],
+        walls[walls.len() - 1],
+        total.as_secs_f64()
+    );
+}
