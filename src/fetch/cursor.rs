@@ -10,6 +10,7 @@
 //!  "settled": "2025-01-10T08:05:00Z",        // everything older was emitted
 //!  "start": "2025-01-10T08:15:00.1234567Z",  // forward frontier: older ones were read once
 //!  "window": "PT3H",                          // width of the next forward read
+//!  "ahead": "2025-01-10T11:00:00Z",           // a full page is known to lie before this
 //!  "newest": "2025-01-14T11:11:11Z",         // newest createdTime any read has shown
 //!  "burst": {"at": "…", "skip": 200, "settles": true},   // >100 incidents at one instant
 //!  "lookback": {"from": "…", "to": "…", "skip": 100, "settles": "…"}, // a re-read under way
@@ -39,6 +40,9 @@ pub struct Cursor {
     pub start: Timestamp,
     /// How far past `start` the next forward read reaches; none means "to the newest".
     pub window: Option<SignedDuration>,
+    /// While looking for the first incidents after `start`: the end of the last read that found
+    /// a full page, so that an empty read can halve the way to it instead of widening blindly.
+    pub ahead: Option<Timestamp>,
     /// The newest `createdTime` any read has shown. The service's clock is at least this, so a
     /// read that ends here is complete for good; nothing newer can appear below it, except late.
     pub newest: Option<Timestamp>,
@@ -80,6 +84,7 @@ impl Cursor {
             settled: origin,
             start: origin,
             window: None,
+            ahead: None,
             newest: None,
             burst: None,
             lookback: None,
@@ -196,6 +201,7 @@ impl Cursor {
             settled: instant(last_run.get("settled"), "settled")?,
             start: instant(last_run.get("start"), "start")?,
             window,
+            ahead: optional_instant("ahead")?,
             newest: optional_instant("newest")?,
             burst,
             lookback,
@@ -212,6 +218,9 @@ impl Cursor {
         map.insert("start".into(), json!(time::format(self.start)));
         if let Some(window) = self.window {
             map.insert("window".into(), json!(window.to_string()));
+        }
+        if let Some(ahead) = self.ahead {
+            map.insert("ahead".into(), json!(time::format(ahead)));
         }
         if let Some(newest) = self.newest {
             map.insert("newest".into(), json!(time::format(newest)));
@@ -371,6 +380,7 @@ mod tests {
         cursor.settled = at("2025-01-10T08:05:00Z");
         cursor.start = at("2025-01-10T08:15:00.1234567Z");
         cursor.window = Some(SignedDuration::from_secs(3 * 3600) + TICK);
+        cursor.ahead = Some(at("2025-01-10T11:00:00Z"));
         cursor.newest = Some(at("2025-01-14T11:11:11Z"));
         cursor.burst = Some(Burst {
             at: cursor.start,
@@ -396,6 +406,7 @@ mod tests {
                 "settled": "2025-01-10T08:05:00Z",
                 "start": "2025-01-10T08:15:00.1234567Z",
                 "window": "PT3H0.0000001S",
+                "ahead": "2025-01-10T11:00:00Z",
                 "newest": "2025-01-14T11:11:11Z",
                 "burst": {"at": "2025-01-10T08:15:00.1234567Z", "skip": 200, "settles": true},
                 "lookback": {

@@ -261,19 +261,38 @@ impl<S: IncidentSource> Run<'_, S> {
         let (next, step) = match (all, to) {
             (false, _) => (last.unwrap_or(start), Step::Stop),
             (true, Some(to)) => {
-                self.cursor.window = self.cursor.window.map(|window| grow(window, found));
+                self.cursor.window = self.cursor.window.map(|window| {
+                    match self.cursor.ahead.filter(|ahead| found == 0 && *ahead > to) {
+                        // Nothing here, but a full page is known further on: halve the way.
+                        Some(ahead) => whole_ticks(ahead.duration_since(to) / 2),
+                        None => grow(window, found),
+                    }
+                });
                 (to, Step::Continue)
             }
             (true, None) => (newest_read.unwrap_or(start), Step::Stop),
         };
         self.cursor.start = start.max(next);
+        if found > 0
+            || self
+                .cursor
+                .ahead
+                .is_some_and(|ahead| ahead < self.cursor.start)
+        {
+            self.cursor.ahead = None;
+        }
         self.settle_forward(start, self.cursor.start);
         Ok(step)
     }
 
-    /// After a full page of `[start, to)`: a window that should hold about half a page, judged
-    /// by how densely the page's incidents lie, and at most half the last one, so that repeated
+    /// After a full page of `[start, to)`: a narrower window, at most half the last one so that
     /// narrowing ends at one tick; or a burst read when the page reaches down to `start`.
+    ///
+    /// The first time, the window is judged by how densely the page's incidents lie: half the
+    /// page's span holds about half a page if incidents are spread evenly, which is the common
+    /// case of a backlog. When that guess proves wrong — an empty read, then another full page
+    /// before any incident was found — incidents are not spread evenly (a quiet stretch after
+    /// `start`), and the window is halved instead, which finds where they begin in a few reads.
     fn narrow(&mut self, items: &[(Timestamp, u64, RawIncident)], to: Option<Timestamp>) {
         let start = self.cursor.start;
         let oldest = items.iter().map(|(created, ..)| *created).min();
@@ -295,21 +314,20 @@ impl<S: IncidentSource> Run<'_, S> {
             });
             return;
         }
-        if oldest == newest {
+        let end = to.unwrap_or(newest + TICK);
+        let last = end.duration_since(start);
+        let searching = self.cursor.ahead.replace(end).is_some();
+        let window = if oldest == newest {
             // A burst later on: first everything before it.
-            self.cursor.window = Some(oldest.duration_since(start));
-            return;
-        }
-        let last = match to {
-            Some(to) => to.duration_since(start),
-            None => newest.duration_since(start) + TICK,
+            oldest.duration_since(start)
+        } else if searching {
+            last / 2
+        } else {
+            let density_guess = newest.duration_since(oldest) / 2;
+            density_guess
+                .min(last / 2)
+                .min(oldest.duration_since(start) + TICK)
         };
-        let before_page = oldest.duration_since(start);
-        // Half the page's span holds about half a page if incidents are spread evenly. A burst
-        // makes that span tiny, and the range before it may be nearly empty, so the window is
-        // never narrowed below a thousandth of what lies before the page.
-        let density_guess = (newest.duration_since(oldest) / 2).max(before_page / 1024);
-        let window = density_guess.min(last / 2).min(before_page + TICK);
         self.cursor.window = Some(whole_ticks(window));
     }
 
@@ -334,6 +352,7 @@ impl<S: IncidentSource> Run<'_, S> {
             self.cursor.burst = None;
             // The density after a burst is unknown: the next read finds it out.
             self.cursor.window = None;
+            self.cursor.ahead = None;
         } else {
             self.cursor.burst = Some(Burst {
                 skip: burst.skip + found,

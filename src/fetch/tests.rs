@@ -408,3 +408,38 @@ fn random_streams_are_emitted_exactly_once() {
         platform.assert_everything_emitted(&sim);
     }
 }
+
+/// 10,000 incidents spread over some days, with or without a quiet stretch between
+/// first_fetch and the first of them: the first incidents come within a few runs, and then 100
+/// a run.
+#[test]
+fn finds_the_first_incidents_after_a_quiet_stretch_in_a_few_runs() {
+    for (quiet_days, spread_days) in [(0, 30), (1, 30), (7, 3), (60, 1)] {
+        let now = at("2026-01-15T12:00:00Z");
+        let lookback = SignedDuration::from_mins(10);
+        let mut sim = Sim::new(1, now, lookback);
+        let mut rng = SmallRng::seed_from_u64(7);
+        for _ in 0..10_000 {
+            let ago = rng.random_range(0..spread_days * 24 * 3600);
+            let created = now - SignedDuration::from_secs(ago);
+            sim.add(1, created, created);
+        }
+        let first_fetch = now - SignedDuration::from_hours((quiet_days + spread_days) * 24);
+        let mut platform = Platform::new(first_fetch, 100, lookback);
+        let mut first = None;
+        let mut total = 0;
+        while total < 10_000 {
+            let (emitted, _) = platform.run(&mut sim);
+            total += emitted;
+            if emitted > 0 {
+                first.get_or_insert(platform.runs);
+            }
+        }
+        let label = format!("{quiet_days} quiet days, then {spread_days} days of incidents");
+        assert!(
+            first.is_some_and(|run| run <= 5),
+            "{label}: first incidents in run {first:?}"
+        );
+        assert!(platform.runs <= 110, "{label}: {} runs", platform.runs);
+    }
+}
