@@ -1,5 +1,6 @@
 //! Instance parameters, turned into the settings the rest of the program trusts: which cloud's
-//! hosts to talk to, which sign-in flow to use with which credentials, and how to connect.
+//! hosts and which API (the legacy Defender API or Microsoft Graph) to talk to, which sign-in
+//! flow to use with which credentials, and how to connect.
 //! Parameter names are those of integration.yml (and of the XSOAR integration, deprecated
 //! names included, so an existing instance's configuration keeps working).
 
@@ -32,6 +33,7 @@ impl Cloud {
             "GCC High" => Cloud::GccHigh,
             "DoD" => Cloud::Dod,
             "Custom" => Cloud::Custom,
+            other if names_china(other) => return Err(ConfigError::UnsupportedCloud),
             other => {
                 return Err(ConfigError::Invalid {
                     param: "endpoint_type",
@@ -65,27 +67,117 @@ impl Cloud {
             Cloud::GccHigh | Cloud::Dod => "https://security.microsoft.us/mtp",
         }
     }
+
+    /// Microsoft Graph's host, which is also its token resource
+    /// (<https://learn.microsoft.com/graph/deployments#microsoft-graph-and-graph-explorer-service-root-endpoints>):
+    /// GCC uses the commercial Graph, GCC High and DoD each have their own.
+    pub fn graph_host(self) -> &'static str {
+        match self {
+            Cloud::Worldwide | Cloud::Gcc | Cloud::Custom => WORLDWIDE_GRAPH,
+            Cloud::GccHigh => "https://graph.microsoft.us",
+            Cloud::Dod => "https://dod-graph.microsoft.us",
+        }
+    }
 }
 
 const WORLDWIDE_LOGIN: &str = "https://login.microsoftonline.com";
 const WORLDWIDE_API: &str = "https://api.security.microsoft.com";
+const WORLDWIDE_GRAPH: &str = "https://graph.microsoft.com";
+
+/// The legacy Defender API's hosts in every cloud and region: with the Graph backend, a
+/// `base_url` left at one of them is the old setting, not a Graph host.
+const LEGACY_API_HOSTS: [&str; 6] = [
+    WORLDWIDE_API,
+    "https://api-us.security.microsoft.com",
+    "https://api-eu.security.microsoft.com",
+    "https://api-uk.security.microsoft.com",
+    "https://api-gcc.security.microsoft.us",
+    "https://api-gov.security.microsoft.us",
+];
+
+/// Microsoft Graph operated by 21Vianet has no security incidents or advanced hunting
+/// (<https://learn.microsoft.com/graph/api/security-list-incidents#national-cloud-deployments>
+/// lists no China deployment), and Defender XDR is not offered there: the China cloud, by name
+/// or by its hosts (`microsoftgraph.chinacloudapi.cn`, `login.chinacloudapi.cn`,
+/// `login.partner.microsoftonline.cn`), is refused instead of failing later with a puzzling
+/// sign-in error or 404.
+fn names_china(cloud: &str) -> bool {
+    let cloud = cloud.to_ascii_lowercase();
+    cloud.contains("china") || cloud.contains("21vianet")
+}
+
+fn is_china_host(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|host| host.ends_with(".cn"))
+}
+
+/// Which Microsoft API serves incidents and hunting (`api_backend`). The legacy Defender API
+/// retires on 1 February 2027; until an instance switches, it keeps the legacy API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiBackend {
+    /// `https://api.security.microsoft.com` (`/api/incidents`, `/api/advancedhunting/run`).
+    Legacy,
+    /// Microsoft Graph security (`/v1.0/security/incidents`, `/v1.0/security/runHuntingQuery`).
+    Graph,
+}
+
+impl ApiBackend {
+    fn from_param(value: Option<&str>) -> Result<ApiBackend, ConfigError> {
+        match value.unwrap_or("Legacy Defender API") {
+            "Legacy Defender API" => Ok(ApiBackend::Legacy),
+            "Microsoft Graph" => Ok(ApiBackend::Graph),
+            other => Err(ConfigError::Invalid {
+                param: "api_backend",
+                reason: format!(
+                    "{other:?} is not a known API; use Legacy Defender API or Microsoft Graph"
+                ),
+            }),
+        }
+    }
+}
 
 /// Where to sign in and which API to call.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub cloud: Cloud,
+    pub backend: ApiBackend,
     /// Sign-in host, e.g. `https://login.microsoftonline.com`, no trailing slash.
     pub login_host: String,
-    /// API base URL, e.g. `https://api.security.microsoft.com`, no trailing slash.
+    /// API base URL, e.g. `https://api.security.microsoft.com` or `https://graph.microsoft.com`,
+    /// no trailing slash.
     pub api_base: String,
-    /// Token resource, e.g. `https://security.microsoft.com/mtp`.
+    /// Token resource, e.g. `https://security.microsoft.com/mtp` or `https://graph.microsoft.com`.
     pub resource: String,
 }
+
+/// The delegated Graph permissions the commands use: reading and updating incidents, and
+/// advanced hunting (<https://learn.microsoft.com/graph/api/security-incident-update#permissions>,
+/// <https://learn.microsoft.com/graph/api/security-security-runhuntingquery#permissions>).
+pub const GRAPH_DELEGATED_PERMISSIONS: [&str; 2] =
+    ["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"];
 
 impl Endpoints {
     /// The application-permission scope for the resource.
     pub fn default_scope(&self) -> String {
         format!("{}/.default", self.resource)
+    }
+
+    /// The scope a person signs in for with the device code flow, refresh token included. The
+    /// legacy API's app is consented as a whole (`/.default`); on Graph the two permissions are
+    /// asked for by name, so the sign-in asks for nothing more than the commands need.
+    pub fn delegated_scope(&self) -> String {
+        match self.backend {
+            ApiBackend::Legacy => format!("offline_access {}", self.default_scope()),
+            ApiBackend::Graph => {
+                let mut scope = "offline_access".to_owned();
+                for permission in GRAPH_DELEGATED_PERMISSIONS {
+                    scope.push_str(&format!(" {}/{permission}", self.resource));
+                }
+                scope
+            }
+        }
     }
 }
 
@@ -141,21 +233,44 @@ pub enum ConfigError {
     Invalid { param: &'static str, reason: String },
     #[error("{0}")]
     Missing(String),
+    #[error(
+        "Microsoft 365 Defender is not offered in Microsoft's China cloud (operated by 21Vianet): neither the Defender API nor Microsoft Graph's security incidents and advanced hunting exist there. Use the Worldwide, GCC, GCC High or DoD cloud the tenant lives in."
+    )]
+    UnsupportedCloud,
 }
 
 impl InstanceConfig {
     pub fn from_params(params: &Map<String, Value>) -> Result<InstanceConfig, ConfigError> {
         let params = Params(params);
         let cloud = Cloud::from_param(params.text("endpoint_type")?.as_deref())?;
+        let backend = ApiBackend::from_param(params.text("api_backend")?.as_deref())?;
+        let login_host = explicit_or(
+            params.text("azure_ad_endpoint")?,
+            &[WORLDWIDE_LOGIN],
+            cloud.login_host(),
+        );
+        let base_url = params.text("base_url")?;
+        let (api_base, resource) = match backend {
+            ApiBackend::Legacy => (
+                explicit_or(base_url, &[WORLDWIDE_API], cloud.api_host()),
+                cloud.resource(),
+            ),
+            ApiBackend::Graph => {
+                // The platform fills in the legacy host as the default Server URL.
+                let defaults = [LEGACY_API_HOSTS.as_slice(), &[WORLDWIDE_GRAPH]].concat();
+                let api_base = explicit_or(base_url, &defaults, cloud.graph_host());
+                if is_china_host(&api_base) || is_china_host(&login_host) {
+                    return Err(ConfigError::UnsupportedCloud);
+                }
+                (api_base, cloud.graph_host())
+            }
+        };
         let endpoints = Endpoints {
             cloud,
-            login_host: explicit_or(
-                params.text("azure_ad_endpoint")?,
-                WORLDWIDE_LOGIN,
-                cloud.login_host(),
-            ),
-            api_base: explicit_or(params.text("base_url")?, WORLDWIDE_API, cloud.api_host()),
-            resource: cloud.resource().to_owned(),
+            backend,
+            login_host,
+            api_base,
+            resource: resource.to_owned(),
         };
         Ok(InstanceConfig {
             endpoints,
@@ -166,11 +281,11 @@ impl InstanceConfig {
     }
 }
 
-/// A user's value wins unless it is the Worldwide default the platform fills in, in which case
-/// the chosen cloud's host applies.
-fn explicit_or(given: Option<String>, worldwide_default: &str, cloud_default: &str) -> String {
+/// A user's value wins unless it is one of the defaults the platform fills in (the Worldwide
+/// host), in which case the chosen cloud's host applies.
+fn explicit_or(given: Option<String>, defaults: &[&str], cloud_default: &str) -> String {
     match given {
-        Some(url) if url.trim_end_matches('/') != worldwide_default => {
+        Some(url) if !defaults.contains(&url.trim_end_matches('/')) => {
             url.trim_end_matches('/').to_owned()
         }
         _ => cloud_default.to_owned(),
@@ -571,6 +686,99 @@ mod tests {
         assert_eq!(c.endpoints.api_base, "http://127.0.0.1:9");
         assert_eq!(c.endpoints.login_host, "http://127.0.0.1:9");
         assert!(config(json!({"endpoint_type": "Mars"})).is_err());
+    }
+
+    #[test]
+    fn graph_takes_each_clouds_graph_host_for_the_api_and_the_token() {
+        for (cloud, graph, login) in [
+            (
+                "Worldwide",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            (
+                "GCC",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            (
+                "GCC High",
+                "https://graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+            (
+                "DoD",
+                "https://dod-graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+        ] {
+            // The platform fills in the legacy host as the default Server URL.
+            let c = config(json!({
+                "endpoint_type": cloud,
+                "api_backend": "Microsoft Graph",
+                "base_url": "https://api.security.microsoft.com"
+            }))
+            .unwrap();
+            let e = &c.endpoints;
+            assert_eq!(e.backend, ApiBackend::Graph);
+            assert_eq!(e.api_base, graph, "{cloud}");
+            assert_eq!(e.login_host, login, "{cloud}");
+            assert_eq!(e.resource, graph, "{cloud}");
+            assert_eq!(e.default_scope(), format!("{graph}/.default"));
+            assert_eq!(
+                e.delegated_scope(),
+                format!(
+                    "offline_access {graph}/SecurityIncident.ReadWrite.All {graph}/ThreatHunting.Read.All"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn with_graph_a_legacy_host_is_not_a_graph_host_but_an_explicit_one_wins() {
+        let graph = |base_url: &str| {
+            config(json!({"endpoint_type": "GCC High", "api_backend": "Microsoft Graph", "base_url": base_url}))
+                .unwrap()
+                .endpoints
+                .api_base
+        };
+        assert_eq!(
+            graph("https://api-gov.security.microsoft.us/"),
+            "https://graph.microsoft.us"
+        );
+        assert_eq!(
+            graph("https://graph.microsoft.com"),
+            "https://graph.microsoft.us"
+        );
+        assert_eq!(graph("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+        let c = config(json!({"api_backend": "Microsoft Graph"})).unwrap();
+        assert_eq!(c.endpoints.api_base, "https://graph.microsoft.com");
+        // The legacy API stays the default, so existing instances keep working.
+        let c = config(json!({})).unwrap();
+        assert_eq!(c.endpoints.backend, ApiBackend::Legacy);
+        assert_eq!(
+            c.endpoints.delegated_scope(),
+            "offline_access https://security.microsoft.com/mtp/.default"
+        );
+        let error = config(json!({"api_backend": "Graph beta"})).unwrap_err();
+        assert!(error.to_string().contains("api_backend"), "{error}");
+    }
+
+    #[test]
+    fn the_china_cloud_is_refused_by_name_or_host() {
+        for params in [
+            json!({"endpoint_type": "China"}),
+            json!({"endpoint_type": "China (21Vianet)", "api_backend": "Microsoft Graph"}),
+            json!({"api_backend": "Microsoft Graph", "base_url": "https://microsoftgraph.chinacloudapi.cn"}),
+            json!({"api_backend": "Microsoft Graph", "azure_ad_endpoint": "https://login.partner.microsoftonline.cn"}),
+        ] {
+            let error = config(params.clone()).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::UnsupportedCloud),
+                "{params}: {error}"
+            );
+            assert!(error.to_string().contains("21Vianet"), "{error}");
+        }
     }
 
     #[test]

@@ -245,3 +245,26 @@ fn debug_logging_goes_to_stderr_only() {
         result.stderr
     );
 }
+
+#[test]
+fn the_sandbox_serves_either_backend_over_the_same_tenant() {
+    let list = |backend: &str| -> Vec<Value> {
+        let envelope = json!({
+            "command": "microsoft-365-defender-incidents-list",
+            "args": {"limit": "3"},
+            "params": {"api_backend": backend}
+        });
+        let result = run_bytes(envelope.to_string().as_bytes(), &["--sandbox"], &[]);
+        assert_eq!(result.code, 0, "{backend}: {}", result.message());
+        result.document["results"][0]["Contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|incident| incident["incidentId"].clone())
+            .collect()
+    };
+    let legacy = list("Legacy Defender API");
+    assert_eq!(legacy.len(), 3);
+    assert!(legacy.iter().all(Value::is_u64), "{legacy:?}");
+    assert_eq!(list("Microsoft Graph"), legacy);
+}

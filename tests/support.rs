@@ -173,7 +173,8 @@ impl RunningEmulator {
     }
 
     /// What the emulator received, excluding its own control API, as `METHOD path?query`,
-    /// followed by the sign-in form's grant type, client and scope (which show the flow used).
+    /// followed by the sign-in form's grant type, client and scope (which show the flow used),
+    /// and the `Prefer` header when one was sent.
     pub fn requests(&self) -> Vec<String> {
         let log = self.call("GET", "/_emulator/requests", None);
         log.as_array()
@@ -198,6 +199,9 @@ impl RunningEmulator {
                     if let Some(value) = r["form"][field].as_str() {
                         line.push_str(&format!(" {field}={value}"));
                     }
+                }
+                if let Some(prefer) = r["prefer"].as_str() {
+                    line.push_str(&format!(" Prefer: {prefer}"));
                 }
                 line
             })

@@ -4,15 +4,22 @@
 //! `/security/runHuntingQuery`); both implement [`IncidentsBackend`], so commands, fetching and
 //! mirroring do not change when the backend does.
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 
-use super::ApiError;
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::UserOptions;
+use super::{ApiError, DefenderApi, GraphApi};
+use crate::auth::Session;
+use crate::config::ApiBackend;
 
 /// The operations on incidents and hunting that the commands use.
 #[allow(async_fn_in_trait)]
 pub trait IncidentsBackend {
+    /// The cheapest call that proves both the token and the permission to read incidents.
+    async fn probe(&mut self) -> Result<(), ApiError>;
+
     /// Incidents matching `query`, at most `query.limit` of them, paging as needed.
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError>;
 
@@ -83,4 +90,64 @@ pub struct HuntingRequest {
     pub query: String,
     /// How far back to look (ISO-8601 duration); only Microsoft Graph takes it.
     pub timespan: Option<String>,
+}
+
+/// The backend the instance's `api_backend` parameter chose, for one command run.
+pub enum ConfiguredBackend<'s, 'a> {
+    Legacy(DefenderApi<'s, 'a>),
+    Graph(GraphApi<'s, 'a>),
+}
+
+impl<'s, 'a> ConfiguredBackend<'s, 'a> {
+    /// Everything the backend sends must be answered within `timeout` from now.
+    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> ConfiguredBackend<'s, 'a> {
+        match session.config().endpoints.backend {
+            ApiBackend::Legacy => ConfiguredBackend::Legacy(DefenderApi::new(session, timeout)),
+            ApiBackend::Graph => ConfiguredBackend::Graph(GraphApi::new(session, timeout)),
+        }
+    }
+}
+
+impl IncidentsBackend for ConfiguredBackend<'_, '_> {
+    async fn probe(&mut self) -> Result<(), ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.probe().await,
+            ConfiguredBackend::Graph(api) => api.probe().await,
+        }
+    }
+
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.list_incidents(query).await,
+            ConfiguredBackend::Graph(api) => api.list_incidents(query).await,
+        }
+    }
+
+    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.get_incident(id).await,
+            ConfiguredBackend::Graph(api) => api.get_incident(id).await,
+        }
+    }
+
+    async fn update_incident(
+        &mut self,
+        id: i64,
+        changes: &IncidentChanges,
+    ) -> Result<Incident, ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.update_incident(id, changes).await,
+            ConfiguredBackend::Graph(api) => api.update_incident(id, changes).await,
+        }
+    }
+
+    async fn run_hunting_query(
+        &mut self,
+        request: &HuntingRequest,
+    ) -> Result<HuntingResponse, ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.run_hunting_query(request).await,
+            ConfiguredBackend::Graph(api) => api.run_hunting_query(request).await,
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -35,6 +35,8 @@ pub struct ApiClient<'s, 'a> {
     base: String,
     deadline: Deadline,
     policy: RetryPolicy,
+    /// Headers every request of this API carries.
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Why one attempt did not produce a usable answer.
@@ -53,7 +55,14 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             base: base.trim_end_matches('/').to_owned(),
             deadline,
             policy: RetryPolicy::default(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Sends `name: value` with every request.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> ApiClient<'s, 'a> {
+        self.headers.push((name, value));
+        self
     }
 
     /// `path` (like `/api/incidents`) under the API base.
@@ -147,6 +156,9 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             .request(call.method.clone(), call.url.clone())
             .timeout(remaining)
             .bearer_auth(token);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
         if !call.query.is_empty() {
             request = request.query(call.query);
         }
@@ -222,13 +234,16 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         ApiError::TimedOut {
             host: host_of(call.url.as_str()),
             seconds: self.deadline.budget().as_secs(),
-            maybe_applied: call.method == Method::PATCH,
+            // A PATCH, or a comment's POST, may have arrived before the time ran out.
+            maybe_applied: call.method == Method::PATCH || call.replay == Replay::OnlyIfNeverSent,
         }
     }
 }
 
 /// What a failed answer's body says, worded for a person: Microsoft's `error.code` and
-/// `error.message`, or what the body was when it was not Microsoft's JSON.
+/// `error.message`, and Graph's `innerError.request-id`, which Microsoft support asks for
+/// (<https://learn.microsoft.com/graph/errors>); or what the body was when it was not
+/// Microsoft's JSON.
 fn describe_error_body(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct ErrorBody {
@@ -240,12 +255,23 @@ fn describe_error_body(body: &[u8]) -> String {
         code: Option<String>,
         #[serde(default)]
         message: Option<String>,
+        #[serde(default, rename = "innerError", alias = "innererror")]
+        inner: Option<InnerError>,
+    }
+    #[derive(serde::Deserialize)]
+    struct InnerError {
+        #[serde(default, rename = "request-id")]
+        request_id: Option<String>,
     }
     if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
-        return match (error.code, error.message) {
+        let text = match (error.code, error.message) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(text), None) | (None, Some(text)) => text,
             (None, None) => "no error details were given".to_owned(),
+        };
+        return match error.inner.and_then(|inner| inner.request_id) {
+            Some(request_id) => format!("{text} (request-id: {request_id})"),
+            None => text,
         };
     }
     crate::auth::describe_body(body)
@@ -328,6 +354,12 @@ mod tests {
                 br#"{"error":{"code":"NotFound","message":"Incident 9 was not found"}}"#
             ),
             "NotFound: Incident 9 was not found"
+        );
+        assert_eq!(
+            describe_error_body(
+                br#"{"error":{"code":"NotFound","message":"Incident with id '9' was not found.","innerError":{"date":"2026-01-15T12:00:00","request-id":"5e0b5b9c-1d1f-4bd4-a3b4-3a3c3f7f2a10","client-request-id":"x"}}}"#
+            ),
+            "NotFound: Incident with id '9' was not found. (request-id: 5e0b5b9c-1d1f-4bd4-a3b4-3a3c3f7f2a10)"
         );
         assert!(describe_error_body(b"<html><body>502</body></html>").contains("HTML page"));
         assert!(describe_error_body(b"").contains("empty body"));

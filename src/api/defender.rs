@@ -11,9 +11,10 @@ use serde_json::{Map, Value, json};
 use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
+use super::odata::FilterDialect;
 use super::odata::UserOptions;
 use super::retry::{Deadline, Replay};
-use super::{ApiError, odata};
+use super::{ApiError, json_bytes, odata};
 use crate::auth::Session;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
@@ -33,8 +34,8 @@ impl<'s, 'a> DefenderApi<'s, 'a> {
         }
     }
 
-    /// One request with a JSON answer, for calls outside the incidents interface (the
-    /// connection test).
+    /// One request with a JSON answer, for the fetch and mirroring source, which builds its
+    /// own requests.
     pub async fn send_json(
         &mut self,
         method: Method,
@@ -89,18 +90,13 @@ fn first_page_options(query: &IncidentQuery) -> Vec<(String, String)> {
 
 fn page_options(query: &IncidentQuery, skip: usize, wanted: usize) -> Vec<(String, String)> {
     let mut options = vec![("$top".to_owned(), wanted.min(MAX_PAGE).to_string())];
-    if let Some(filter) = odata::filter_expression(&query.filter) {
+    if let Some(filter) = odata::filter_expression(&query.filter, FilterDialect::Legacy) {
         options.push(("$filter".to_owned(), filter));
     }
     if skip > 0 {
         options.push(("$skip".to_owned(), skip.to_string()));
     }
     options
-}
-
-fn json_bytes(value: &Value) -> Vec<u8> {
-    // A `Value` always serializes.
-    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// A single-entity answer carries `@odata.context`, which is about the answer, not the
@@ -111,6 +107,21 @@ fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, Api
 }
 
 impl IncidentsBackend for DefenderApi<'_, '_> {
+    async fn probe(&mut self) -> Result<(), ApiError> {
+        let url = self.client.url("/api/incidents")?;
+        let _: serde_json::Value = self
+            .client
+            .send_json(Call {
+                method: Method::GET,
+                url,
+                query: &[("$top".to_owned(), "1".to_owned())],
+                body: None,
+                replay: Replay::Safe,
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
         let mut incidents: Vec<Incident> = Vec::new();
         // A user's own `$top` is how many they want, not a page size to repeat.

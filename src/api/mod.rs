@@ -1,5 +1,7 @@
 //! Talking to the incidents service. Commands use the [`IncidentsBackend`] interface; behind it
-//! sits the Microsoft 365 Defender API client ([`DefenderApi`]). Every request goes through
+//! sits the client of the API the instance is configured for ([`ConfiguredBackend`]): the
+//! legacy Microsoft 365 Defender API ([`DefenderApi`]) or Microsoft Graph ([`GraphApi`]),
+//! which replaces it on 1 February 2027. Every request goes through
 //! [`client::ApiClient`]: bearer token, one renewal after a 401, retries for throttling and
 //! transient failures within the command's deadline, and Microsoft's error answers turned into
 //! messages in XSOAR's wording with Microsoft's own code and message added.
@@ -7,17 +9,23 @@
 pub mod backend;
 pub mod client;
 pub mod defender;
+pub mod graph;
 pub mod models;
 pub mod odata;
 pub mod retry;
 
-pub use backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, TimeBound};
+pub use backend::{
+    ConfiguredBackend, HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, TimeBound,
+};
 pub use defender::DefenderApi;
+pub use graph::GraphApi;
 
 use jiff::Timestamp;
 use reqwest::StatusCode;
 
 use crate::auth::SignInError;
+use crate::graph::enums::pascal_case;
+use crate::graph::translate::TranslateError;
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,24 @@ pub enum ApiError {
     ForeignNextLink { link_host: String, api_host: String },
     #[error("The Server URL parameter is not usable: {0}.")]
     BadBaseUrl(String),
+    /// A Graph answer that does not translate into the legacy shapes, or a change Graph has no
+    /// value for.
+    #[error(transparent)]
+    Graph(#[from] TranslateError),
+    /// A change made of several requests failed after some of them had been applied.
+    #[error("{error}\n{}, but {not_done}.", pascal_case(done))]
+    PartlyApplied {
+        error: Box<ApiError>,
+        /// What was applied, e.g. "the incident's fields were changed (status)".
+        done: String,
+        not_done: String,
+    },
+}
+
+/// A JSON body, serialized.
+pub(crate) fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
+    // A `Value` always serializes.
+    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// XSOAR's "Error in API call [<status>] - <reason>", then what Microsoft said.

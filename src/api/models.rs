@@ -198,8 +198,12 @@ pub struct Entity {
 }
 
 impl Entity {
+    /// Whether the entity is of `entity_type`, in any case: Microsoft documents `MailBox`,
+    /// while data the XSOAR integration was built on says `Mailbox`.
     pub fn is(&self, entity_type: &str) -> bool {
-        self.entity_type.get().is_some_and(|t| t == entity_type)
+        self.entity_type
+            .get()
+            .is_some_and(|t| t.eq_ignore_ascii_case(entity_type))
     }
 }
 

@@ -1,5 +1,6 @@
-//! OData `$filter` expressions built from structured conditions. User text only ever enters a
-//! filter through [`string_literal`], which doubles every `'` as OData requires
+//! OData `$filter` expressions built from structured conditions, in the legacy Defender API's
+//! property names or Microsoft Graph's. User text only ever enters a filter through
+//! [`string_literal`], which doubles every `'` as OData requires
 //! (<https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html>,
 //! "primitive literals"), so no value can end its literal early and change the expression.
 
@@ -7,6 +8,37 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::backend::{IncidentFilter, TimeBound};
+use crate::graph::enums::camel_case;
+use crate::graph::translate::{LegacyProperty, graph_property, graph_status};
+
+/// Whose names a filter uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterDialect {
+    /// The Defender API: `createdTime`, `lastUpdateTime`, `status eq 'InProgress'`.
+    Legacy,
+    /// Microsoft Graph: `createdDateTime`, `lastUpdateDateTime`, `status eq 'inProgress'`.
+    Graph,
+}
+
+impl FilterDialect {
+    pub fn property(self, property: LegacyProperty) -> &'static str {
+        match self {
+            FilterDialect::Legacy => property.legacy_name(),
+            FilterDialect::Graph => graph_property(property),
+        }
+    }
+
+    /// A status in this API's spelling. A status Graph does not know is sent in its casing
+    /// all the same, and the service's answer says what it accepts.
+    fn status(self, status: &str) -> String {
+        match self {
+            FilterDialect::Legacy => status.to_owned(),
+            FilterDialect::Graph => graph_status(status)
+                .map(str::to_owned)
+                .unwrap_or_else(|_| camel_case(status)),
+        }
+    }
+}
 
 /// `text` as an OData string literal: `o'brien` → `'o''brien'`.
 pub fn string_literal(text: &str) -> String {
@@ -32,27 +64,42 @@ pub fn datetime_literal(time: Timestamp) -> String {
     }
 }
 
-/// The `$filter` expression for `filter`, or none when it has no conditions. Conditions come in
-/// the XSOAR integration's order (status, assignedTo, createdTime, lastUpdateTime).
-pub fn filter_expression(filter: &IncidentFilter) -> Option<String> {
+/// The `$filter` expression for `filter` in `dialect`, or none when it has no conditions.
+/// Conditions come in the XSOAR integration's order (status, assignedTo, createdTime,
+/// lastUpdateTime).
+pub fn filter_expression(filter: &IncidentFilter, dialect: FilterDialect) -> Option<String> {
+    let name = |property| dialect.property(property);
     let mut conditions = Vec::new();
     if let Some(status) = &filter.status {
-        conditions.push(format!("status eq {}", string_literal(status)));
+        conditions.push(format!(
+            "{} eq {}",
+            name(LegacyProperty::Status),
+            string_literal(&dialect.status(status))
+        ));
     }
     if let Some(assigned_to) = &filter.assigned_to {
-        conditions.push(format!("assignedTo eq {}", string_literal(assigned_to)));
+        conditions.push(format!(
+            "{} eq {}",
+            name(LegacyProperty::AssignedTo),
+            string_literal(assigned_to)
+        ));
     }
+    let created = name(LegacyProperty::CreatedTime);
     match filter.created {
         Some(TimeBound::After(time)) => {
-            conditions.push(format!("createdTime gt {}", datetime_literal(time)));
+            conditions.push(format!("{created} gt {}", datetime_literal(time)));
         }
         Some(TimeBound::AtOrAfter(time)) => {
-            conditions.push(format!("createdTime ge {}", datetime_literal(time)));
+            conditions.push(format!("{created} ge {}", datetime_literal(time)));
         }
         None => {}
     }
     if let Some(time) = filter.updated_after {
-        conditions.push(format!("lastUpdateTime gt {}", datetime_literal(time)));
+        conditions.push(format!(
+            "{} gt {}",
+            name(LegacyProperty::LastUpdateTime),
+            datetime_literal(time)
+        ));
     }
     (!conditions.is_empty()).then(|| conditions.join(" and "))
 }
@@ -129,7 +176,7 @@ mod tests {
             ..IncidentFilter::default()
         };
         assert_eq!(
-            filter_expression(&filter).unwrap(),
+            filter_expression(&filter, FilterDialect::Legacy).unwrap(),
             "assignedTo eq 'x'' or status eq ''Resolved'"
         );
     }
@@ -143,7 +190,7 @@ mod tests {
             updated_after: Some(at("2025-01-02T03:04:05.5Z")),
         };
         assert_eq!(
-            filter_expression(&filter).unwrap(),
+            filter_expression(&filter, FilterDialect::Legacy).unwrap(),
             "status eq 'Active' and assignedTo eq 'a@b.c' and createdTime ge 2025-01-01T00:00:00Z and lastUpdateTime gt 2025-01-02T03:04:05.5Z"
         );
         let filter = IncidentFilter {
@@ -151,10 +198,35 @@ mod tests {
             ..IncidentFilter::default()
         };
         assert_eq!(
-            filter_expression(&filter).unwrap(),
+            filter_expression(&filter, FilterDialect::Legacy).unwrap(),
             "createdTime gt 2025-01-01T00:00:00Z"
         );
-        assert_eq!(filter_expression(&IncidentFilter::default()), None);
+        assert_eq!(
+            filter_expression(&IncidentFilter::default(), FilterDialect::Legacy),
+            None
+        );
+    }
+
+    #[test]
+    fn graph_filters_use_graph_names_and_values_with_the_same_escaping() {
+        let filter = IncidentFilter {
+            status: Some("InProgress".into()),
+            assigned_to: Some("shannon.o'brien@contoso.com".into()),
+            created: Some(TimeBound::After(at("2025-01-01T00:00:00Z"))),
+            updated_after: Some(at("2025-01-02T03:04:05Z")),
+        };
+        assert_eq!(
+            filter_expression(&filter, FilterDialect::Graph).unwrap(),
+            "status eq 'inProgress' and assignedTo eq 'shannon.o''brien@contoso.com' and createdDateTime gt 2025-01-01T00:00:00Z and lastUpdateDateTime gt 2025-01-02T03:04:05Z"
+        );
+        let filter = IncidentFilter {
+            status: Some("x' or 1 eq 1".into()),
+            ..IncidentFilter::default()
+        };
+        assert_eq!(
+            filter_expression(&filter, FilterDialect::Graph).unwrap(),
+            "status eq 'x'' or 1 eq 1'"
+        );
     }
 
     #[test]

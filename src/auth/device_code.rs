@@ -51,7 +51,7 @@ pub async fn start(
         "{}/{tenant}/oauth2/v2.0/devicecode",
         config.endpoints.login_host
     );
-    let scope = format!("offline_access {}", config.endpoints.default_scope());
+    let scope = config.endpoints.delegated_scope();
     let response = http
         .post(&url)
         .form(&[("client_id", client_id), ("scope", &scope)])

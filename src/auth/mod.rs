@@ -83,7 +83,7 @@ fn rejected_message(status: u16, error: &str, description: &str, codes: &[u64]) 
     } else if codes.iter().any(|c| matches!(c, 90002 | 900023)) {
         "The tenant was not found. Check the `Token or Tenant ID` parameter."
     } else if codes.iter().any(|c| matches!(c, 65001 | 500011)) {
-        "The app lacks consent for the Microsoft 365 Defender API. Grant admin consent for its API permissions."
+        "The app lacks consent for the API this instance calls: the Microsoft 365 Defender API, or Microsoft Graph when the API backend is Microsoft Graph. Grant admin consent for the app's permissions on it."
     } else if error == "invalid_client" {
         "Check the client secret or certificate configured for the app: it is wrong, expired, or not the one registered for this client ID."
     } else if error == "invalid_scope" {
@@ -187,7 +187,7 @@ impl<'a> Session<'a> {
                 let refresh = token_cache::refresh_token(self.context, &self.owner())
                     .or_else(|| seeded_refresh_token.clone())
                     .ok_or(SignInError::NotSignedIn)?;
-                let scope = format!("offline_access {}", endpoints.default_scope());
+                let scope = endpoints.delegated_scope();
                 token_endpoint::post_form(
                     self.http,
                     &token_url(&endpoints.login_host, tenant),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use crate::api::DefenderApi;
+use crate::api::{ConfiguredBackend, IncidentsBackend};
 use crate::args::Args;
 use crate::auth::{Session, SignInError, device_code, token_cache};
 use crate::error::Error;
@@ -79,15 +79,10 @@ pub async fn test_module(session: &mut Session<'_>) -> Result<Outcome, Error> {
     ))))
 }
 
-/// The cheapest call that proves both the token and the API permission.
+/// The cheapest call that proves both the token and the permission, on the configured API.
 async fn probe_api(session: &mut Session<'_>) -> Result<(), Error> {
-    DefenderApi::new(session, TEST_CALL_TIMEOUT)
-        .send_json(
-            reqwest::Method::GET,
-            "/api/incidents",
-            &[("$top", "1".to_owned())],
-            None,
-        )
+    ConfiguredBackend::new(session, TEST_CALL_TIMEOUT)
+        .probe()
         .await?;
     Ok(())
 }

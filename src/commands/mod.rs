@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::api::DefenderApi;
+use crate::api::ConfiguredBackend;
 use crate::args::Args;
 use crate::auth::Session;
 use crate::config::InstanceConfig;
@@ -157,12 +157,12 @@ async fn run_online(
     }
 }
 
-/// The incidents backend for one command, which must be done within the command's `timeout`
-/// argument (seconds) from now.
+/// The incidents backend the instance is configured for (`api_backend`), for one command, which
+/// must be done within the command's `timeout` argument (seconds) from now.
 fn backend<'s, 'a>(
     session: &'s mut Session<'a>,
     args: &Args,
-) -> Result<DefenderApi<'s, 'a>, Error> {
+) -> Result<ConfiguredBackend<'s, 'a>, Error> {
     let seconds = args.number("timeout").unwrap_or(30);
     let seconds = u64::try_from(seconds)
         .ok()
@@ -172,5 +172,8 @@ fn backend<'s, 'a>(
             value: ShownValue(seconds.to_string()),
             allowed: "Expected a positive number of seconds.".to_owned(),
         })?;
-    Ok(DefenderApi::new(session, Duration::from_secs(seconds)))
+    Ok(ConfiguredBackend::new(
+        session,
+        Duration::from_secs(seconds),
+    ))
 }

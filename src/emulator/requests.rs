@@ -1,7 +1,8 @@
 //! The log of requests the emulator received, for tests and for people debugging a playbook: what
 //! did the plugin actually send? Entries have the shape of the XSOAR recordings' `*.http.json`
 //! (`method`, `path`, `query`, `authorization`, `content_type`, `body`, `form`, `status`), plus
-//! the emulator time of arrival and the fault applied, if any. Every secret is masked; a masked
+//! the `Prefer` header (Graph's opt-in to newer enumeration members), the emulator time of
+//! arrival and the fault applied, if any. Every secret is masked; a masked
 //! token keeps the label the emulator gave it (`[redacted:rt-4]`) so rotations can be followed.
 
 use std::collections::VecDeque;
@@ -40,6 +41,8 @@ pub(crate) struct LoggedRequest {
     query: String,
     authorization: Option<String>,
     content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefer: Option<String>,
     body: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     form: Option<Map<String, Value>>,
@@ -155,6 +158,7 @@ pub(crate) async fn record(
     };
     let authorization = header_text(header::AUTHORIZATION);
     let content_type = header_text(header::CONTENT_TYPE);
+    let prefer = header_text(header::HeaderName::from_static("prefer"));
     let method = parts.method.to_string();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
@@ -186,6 +190,7 @@ pub(crate) async fn record(
         query,
         authorization: authorization.map(|value| masked_authorization(&world.tokens, &value)),
         content_type,
+        prefer,
         body,
         form,
         status,

@@ -686,6 +686,21 @@ impl Tenant {
     }
 
     /// Incidents the API can see at `now`.
+    /// What a list request shows at `now`: the visible incidents that match `filter`, newest
+    /// first, the order both the Defender API and Graph list in.
+    pub(crate) fn listed(
+        &self,
+        now: Timestamp,
+        filter: Option<&super::odata::IncidentFilter>,
+    ) -> Vec<&Incident> {
+        let mut matching: Vec<&Incident> = self
+            .visible(now)
+            .filter(|incident| filter.is_none_or(|f| f.matches(incident)))
+            .collect();
+        matching.sort_by(|a, b| Incident::newest_first(a, b));
+        matching
+    }
+
     pub(crate) fn visible(&self, now: Timestamp) -> impl Iterator<Item = &Incident> {
         self.incidents
             .iter()

@@ -88,7 +88,12 @@ fn summary_fields(incident: &RawIncident) -> Map<String, Value> {
     let mut mailboxes = Vec::new();
     let mut mailbox_addresses = Vec::new();
     for entity in entities() {
-        if entity.get("entityType") != Some(&json!("Mailbox")) {
+        // Microsoft documents `MailBox`; the data XSOAR's integration was built on says `Mailbox`.
+        let is_mailbox = entity
+            .get("entityType")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("Mailbox"));
+        if !is_mailbox {
             continue;
         }
         let address = field(entity, "mailboxAddress");

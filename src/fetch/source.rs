@@ -1,7 +1,8 @@
 //! What fetching and mirroring need from the incidents API, as one small trait, and its
-//! implementation over the Microsoft 365 Defender API. Keeping the requests here means the fetch
-//! algorithm and the mirroring commands never build a URL, and a test can run the algorithm
-//! against a scripted source.
+//! implementation over the API the instance is configured for: the legacy Microsoft 365
+//! Defender API or Microsoft Graph, whose answers come back in the legacy shape. Keeping the
+//! requests here means the fetch algorithm and the mirroring commands never build a URL, and a
+//! test can run the algorithm against a scripted source.
 
 use std::time::Duration;
 
@@ -10,8 +11,11 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::time;
-use crate::api::{ApiError, DefenderApi};
+use crate::api::odata::FilterDialect;
+use crate::api::{ApiError, DefenderApi, GraphApi};
 use crate::auth::Session;
+use crate::config::ApiBackend;
+use crate::graph::translate::LegacyProperty;
 
 /// The most incidents one list request returns (the API's `$top` limit).
 pub const PAGE_SIZE: usize = 100;
@@ -58,7 +62,8 @@ pub trait IncidentSource {
     ) -> Result<RawIncident, ApiError>;
 }
 
-/// An incident's `incidentId` (a number in the Defender API, digits in Microsoft Graph).
+/// An incident's `incidentId` (a number in the legacy shape; digits should a Graph id reach here
+/// untranslated).
 pub fn incident_id(incident: &RawIncident) -> Option<u64> {
     match incident.get("incidentId")? {
         Value::Number(n) => n.as_u64(),
@@ -76,7 +81,9 @@ pub fn created_time(incident: &RawIncident) -> Option<Timestamp> {
         .map(time::whole_ticks)
 }
 
-/// [`IncidentSource`] over `GET/PATCH /api/incidents` of the Microsoft 365 Defender API.
+/// [`IncidentSource`] over the Microsoft 365 Defender incidents of the configured API:
+/// `GET/PATCH /api/incidents` of the legacy API, or Microsoft Graph's `/security/incidents`
+/// through [`GraphApi`].
 pub struct DefenderSource<'s, 'a> {
     session: &'s mut Session<'a>,
 }
@@ -84,6 +91,47 @@ pub struct DefenderSource<'s, 'a> {
 impl<'s, 'a> DefenderSource<'s, 'a> {
     pub fn new(session: &'s mut Session<'a>) -> DefenderSource<'s, 'a> {
         DefenderSource { session }
+    }
+
+    fn backend(&self) -> ApiBackend {
+        self.session.config().endpoints.backend
+    }
+
+    /// The filter of `condition` on `property`, in the configured API's property names.
+    fn condition(&self, property: LegacyProperty, condition: &str) -> String {
+        let dialect = match self.backend() {
+            ApiBackend::Legacy => FilterDialect::Legacy,
+            ApiBackend::Graph => FilterDialect::Graph,
+        };
+        format!("{} {condition}", dialect.property(property))
+    }
+
+    /// `answer` within `timeout`, reported like every other time-out of the source.
+    async fn within<T>(
+        host: String,
+        timeout: Duration,
+        answer: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ApiError::Unreachable {
+                host,
+                cause: format!(
+                    "no answer within {} seconds, the time left for this command",
+                    timeout.as_secs_f32().ceil()
+                ),
+            }),
+        }
+    }
+
+    /// A Graph client for one call: its own timeout is a second longer than the call's, as in
+    /// [`Self::call`].
+    fn graph(&mut self, timeout: Duration) -> (String, GraphApi<'_, 'a>) {
+        let host = self.session.config().endpoints.api_base.clone();
+        (
+            host,
+            GraphApi::new(self.session, timeout + Duration::from_secs(1)),
+        )
     }
 
     async fn call(
@@ -98,16 +146,7 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
         // The client's own timeout is a second longer, so that running out of time is always
         // reported the same way, by the outer timeout that covers sign-in too.
         let mut api = DefenderApi::new(self.session, timeout + Duration::from_secs(1));
-        match tokio::time::timeout(timeout, api.send_json(method, path, query, body)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(ApiError::Unreachable {
-                host,
-                cause: format!(
-                    "no answer within {} seconds, the time left for this command",
-                    timeout.as_secs_f32().ceil()
-                ),
-            }),
-        }
+        Self::within(host, timeout, api.send_json(method, path, query, body)).await
     }
 
     async fn list(
@@ -116,13 +155,23 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
         skip: usize,
         timeout: Duration,
     ) -> Result<Vec<RawIncident>, ApiError> {
-        let mut query = vec![("$top", PAGE_SIZE.to_string()), ("$filter", filter)];
-        if skip > 0 {
-            query.push(("$skip", skip.to_string()));
-        }
-        let answer = self
-            .call(Method::GET, "/api/incidents", &query, None, timeout)
-            .await?;
+        let answer = match self.backend() {
+            ApiBackend::Legacy => {
+                let mut query = vec![("$top", PAGE_SIZE.to_string()), ("$filter", filter)];
+                if skip > 0 {
+                    query.push(("$skip", skip.to_string()));
+                }
+                self.call(Method::GET, "/api/incidents", &query, None, timeout)
+                    .await?
+            }
+            ApiBackend::Graph => {
+                // Graph's pages hold 50: one page here is as many of them as PAGE_SIZE takes.
+                let (host, mut api) = self.graph(timeout);
+                let incidents =
+                    Self::within(host, timeout, api.list_legacy(&filter, skip, PAGE_SIZE)).await?;
+                serde_json::json!({ "value": incidents })
+            }
+        };
         let Some(Value::Array(items)) = answer.get("value") else {
             return Err(ApiError::Malformed(
                 "the incident list has no `value` array".to_owned(),
@@ -160,9 +209,11 @@ impl IncidentSource for DefenderSource<'_, '_> {
         skip: usize,
         timeout: Duration,
     ) -> Result<Vec<RawIncident>, ApiError> {
-        let mut filter = format!("createdTime ge {}", time::format(range.from));
+        let created = LegacyProperty::CreatedTime;
+        let mut filter = self.condition(created, &format!("ge {}", time::format(range.from)));
         if let Some(to) = range.to {
-            filter.push_str(&format!(" and createdTime lt {}", time::format(to)));
+            let before = self.condition(created, &format!("lt {}", time::format(to)));
+            filter.push_str(&format!(" and {before}"));
         }
         self.list(filter, skip, timeout).await
     }
@@ -173,13 +224,25 @@ impl IncidentSource for DefenderSource<'_, '_> {
         skip: usize,
         timeout: Duration,
     ) -> Result<Vec<RawIncident>, ApiError> {
-        let filter = format!("lastUpdateTime gt {}", time::format(after));
+        let filter = self.condition(
+            LegacyProperty::LastUpdateTime,
+            &format!("gt {}", time::format(after)),
+        );
         self.list(filter, skip, timeout).await
     }
 
     async fn get(&mut self, id: u64, timeout: Duration) -> Result<RawIncident, ApiError> {
-        let path = format!("/api/incidents/{id}");
-        Self::entity(self.call(Method::GET, &path, &[], None, timeout).await?)
+        let answer = match self.backend() {
+            ApiBackend::Legacy => {
+                let path = format!("/api/incidents/{id}");
+                self.call(Method::GET, &path, &[], None, timeout).await?
+            }
+            ApiBackend::Graph => {
+                let (host, mut api) = self.graph(timeout);
+                Self::within(host, timeout, api.get_legacy(id)).await?
+            }
+        };
+        Self::entity(answer)
     }
 
     async fn update(
@@ -188,11 +251,18 @@ impl IncidentSource for DefenderSource<'_, '_> {
         changes: &Map<String, Value>,
         timeout: Duration,
     ) -> Result<RawIncident, ApiError> {
-        let path = format!("/api/incidents/{id}");
         let body = Value::Object(changes.clone());
-        Self::entity(
-            self.call(Method::PATCH, &path, &[], Some(&body), timeout)
-                .await?,
-        )
+        let answer = match self.backend() {
+            ApiBackend::Legacy => {
+                let path = format!("/api/incidents/{id}");
+                self.call(Method::PATCH, &path, &[], Some(&body), timeout)
+                    .await?
+            }
+            ApiBackend::Graph => {
+                let (host, mut api) = self.graph(timeout);
+                Self::within(host, timeout, api.update_legacy(id, &body)).await?
+            }
+        };
+        Self::entity(answer)
     }
 }

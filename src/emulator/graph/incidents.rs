@@ -158,17 +158,9 @@ pub(crate) async fn list(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let mut matching: Vec<&Incident> = world
+    let matching = world
         .tenant
-        .visible(now)
-        .filter(|incident| {
-            options
-                .filter
-                .as_ref()
-                .is_none_or(|(_, filter)| filter.matches(incident))
-        })
-        .collect();
-    matching.sort_by(|a, b| Incident::newest_first(a, b));
+        .listed(now, options.filter.as_ref().map(|(_, filter)| filter));
     let total = matching.len();
     let page_size = options.top.min(PAGE_SIZE);
     let rendering = rendering(&headers);

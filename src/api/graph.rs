@@ -1,0 +1,397 @@
+//! Microsoft Graph's security API (`https://graph.microsoft.com/v1.0/security`) as an
+//! [`IncidentsBackend`]: the successor of the legacy Defender API, which retires on 1 February
+//! 2027. Incidents at `/security/incidents` with `$expand=alerts`
+//! (<https://learn.microsoft.com/graph/api/security-list-incidents>), updates as a PATCH of the
+//! incident plus a POST of the comment
+//! (<https://learn.microsoft.com/graph/api/security-incident-update>,
+//! <https://learn.microsoft.com/graph/api/security-incident-post-comments>), and advanced
+//! hunting at `/security/runHuntingQuery`
+//! (<https://learn.microsoft.com/graph/api/security-security-runhuntingquery>).
+//!
+//! Every answer is turned into the legacy shapes by [`crate::graph::translate`] before a command
+//! sees it, and every change is turned into Graph's bodies there, so the commands' context and
+//! tables do not depend on the backend.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
+use super::client::{ApiClient, Call};
+use super::models::{HuntingResponse, Incident, IncidentChanges};
+use super::odata::{FilterDialect, UserOptions, filter_expression};
+use super::retry::{Deadline, Replay};
+use super::{ApiError, json_bytes};
+use crate::auth::Session;
+use crate::graph::translate::{hunting_to_legacy, incident_to_legacy, incident_update_to_graph};
+
+/// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
+/// on.
+const MAX_PAGE: usize = 50;
+
+const INCIDENTS: &str = "/v1.0/security/incidents";
+
+/// Graph sends the members of its evolvable enumerations that come after `unknownFutureValue`
+/// (incident status `awaitingAction`, newer service and detection sources) only to clients
+/// that ask; without it they all read `unknownFutureValue`, which says nothing
+/// (<https://learn.microsoft.com/graph/best-practices-concept#handling-future-members-in-evolvable-enumerations>).
+const PREFER: (HeaderName, HeaderValue) = (
+    HeaderName::from_static("prefer"),
+    HeaderValue::from_static("include-unknown-enum-members"),
+);
+
+/// A client of Microsoft Graph's security API for one command run.
+pub struct GraphApi<'s, 'a> {
+    client: ApiClient<'s, 'a>,
+}
+
+/// One page of `GET /security/incidents`.
+#[derive(Deserialize)]
+struct IncidentPage {
+    #[serde(default)]
+    value: Vec<Value>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+}
+
+impl<'s, 'a> GraphApi<'s, 'a> {
+    /// Everything this client sends must be answered within `timeout` from now.
+    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> GraphApi<'s, 'a> {
+        let base = session.config().endpoints.api_base.clone();
+        let (name, value) = PREFER;
+        GraphApi {
+            client: ApiClient::new(session, &base, Deadline::after(timeout))
+                .with_header(name, value),
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &mut self,
+        url: Url,
+        query: &[(String, String)],
+    ) -> Result<T, ApiError> {
+        self.client
+            .send_json(Call {
+                method: Method::GET,
+                url,
+                query,
+                body: None,
+                replay: Replay::Safe,
+            })
+            .await
+    }
+
+    fn incident_url(&self, id: impl Display, rest: &str) -> Result<Url, ApiError> {
+        self.client.url(&format!("{INCIDENTS}/{id}{rest}"))
+    }
+
+    /// Up to `limit` incidents, in the legacy shape, from the list request with `options` and
+    /// then the pages its `@odata.nextLink`s lead to.
+    async fn collect(
+        &mut self,
+        mut options: Vec<(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut incidents = Vec::new();
+        if limit == 0 {
+            return Ok(incidents);
+        }
+        let mut url = self.client.url(INCIDENTS)?;
+        loop {
+            let page: IncidentPage = self.get(url, &options).await?;
+            let received = page.value.len();
+            let wanted = limit - incidents.len();
+            for incident in page.value.iter().take(wanted) {
+                incidents.push(incident_to_legacy(incident)?);
+            }
+            if incidents.len() >= limit || received == 0 {
+                break;
+            }
+            // The link carries every option of the next page; it is followed as it is, and only
+            // to the configured Graph host, where alone the bearer token may go.
+            match page.next_link {
+                Some(link) => {
+                    url = self.client.link(&link)?;
+                    options.clear();
+                }
+                None => break,
+            }
+        }
+        Ok(incidents)
+    }
+
+    /// Up to `count` incidents matching `filter` (Graph syntax), from offset `skip`, newest
+    /// first, in the legacy shape: a page of fetching and mirroring, however many of Graph's
+    /// pages it takes.
+    pub async fn list_legacy(
+        &mut self,
+        filter: &str,
+        skip: usize,
+        count: usize,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut options = vec![
+            expand_alerts(),
+            ("$filter".to_owned(), filter.to_owned()),
+            ("$top".to_owned(), count.min(MAX_PAGE).to_string()),
+        ];
+        if skip > 0 {
+            options.push(("$skip".to_owned(), skip.to_string()));
+        }
+        self.collect(options, count).await
+    }
+
+    /// Incident `id` with its alerts, in the legacy shape.
+    pub async fn get_legacy(&mut self, id: impl Display) -> Result<Value, ApiError> {
+        let url = self.incident_url(id, "")?;
+        let incident: Value = self.get(url, &[expand_alerts()]).await?;
+        Ok(incident_to_legacy(&incident)?)
+    }
+
+    /// Applies a legacy update (`status`, `assignedTo`, `classification`, `determination`,
+    /// `tags`, `comment`): the PATCH, then the comment, then the incident read back with its
+    /// alerts (neither answer carries them), in the legacy shape. Should a later step fail, the
+    /// error says what was done already.
+    pub async fn update_legacy(
+        &mut self,
+        id: impl Display + Copy,
+        changes: &Value,
+    ) -> Result<Value, ApiError> {
+        let update = incident_update_to_graph(changes)?;
+        // What has been done so far, for the message should a later step fail.
+        let mut done: Vec<String> = Vec::new();
+        if let Some(patch) = &update.patch {
+            let url = self.incident_url(id, "")?;
+            self.client
+                .send(Call {
+                    method: Method::PATCH,
+                    url,
+                    query: &[],
+                    body: Some(json_bytes(patch)),
+                    replay: Replay::Safe,
+                })
+                .await?;
+            done.push(format!(
+                "the incident's fields were changed ({})",
+                patched_fields(patch)
+            ));
+        }
+        if let Some(comment) = &update.comment {
+            let url = self.incident_url(id, "/comments")?;
+            // A comment is added by every request that arrives: never risk sending it twice.
+            let posted = self
+                .client
+                .send(Call {
+                    method: Method::POST,
+                    url,
+                    query: &[],
+                    body: Some(json_bytes(comment)),
+                    replay: Replay::OnlyIfNeverSent,
+                })
+                .await;
+            if let Err(error) = posted {
+                return Err(partly_applied(
+                    error,
+                    &done,
+                    "the comment was not added; run the command again with only the comment to add it",
+                ));
+            }
+            done.push("the comment was added".to_owned());
+        }
+        self.get_legacy(id).await.map_err(|error| {
+            partly_applied(
+                error,
+                &done,
+                &format!(
+                    "the incident could not be read back; run microsoft-365-defender-incident-get with id {id} to see it"
+                ),
+            )
+        })
+    }
+}
+
+/// `$expand=alerts`: without it Graph's incidents come without their alerts, which the legacy
+/// API always included and the readable table is built from.
+fn expand_alerts() -> (String, String) {
+    ("$expand".to_owned(), "alerts".to_owned())
+}
+
+/// The query options of the first list request. A user's own options are sent as given, in
+/// Graph's syntax, with `$expand=alerts` added unless they chose their own `$expand`.
+fn first_page_options(query: &IncidentQuery, limit: usize) -> Vec<(String, String)> {
+    if let Some(options) = &query.odata {
+        let mut pairs = options.pairs().to_vec();
+        if !pairs.iter().any(|(name, _)| name == "$expand") {
+            pairs.insert(0, expand_alerts());
+        }
+        return pairs;
+    }
+    let mut options = vec![expand_alerts()];
+    if let Some(filter) = filter_expression(&query.filter, FilterDialect::Graph) {
+        options.push(("$filter".to_owned(), filter));
+    }
+    options.push(("$top".to_owned(), limit.min(MAX_PAGE).to_string()));
+    if query.offset > 0 {
+        options.push(("$skip".to_owned(), query.offset.to_string()));
+    }
+    options
+}
+
+/// An incident already in the legacy shape as the commands' type.
+fn incident_from_legacy(legacy: &Value) -> Result<Incident, ApiError> {
+    Incident::deserialize(legacy).map_err(|e| {
+        ApiError::Malformed(format!(
+            "an incident could not be read in the legacy shape ({e})"
+        ))
+    })
+}
+
+/// What the fields of a PATCH were, for a message: `status, assignedTo`.
+fn patched_fields(patch: &Value) -> String {
+    patch
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+impl IncidentsBackend for GraphApi<'_, '_> {
+    async fn probe(&mut self) -> Result<(), ApiError> {
+        let url = self.client.url(INCIDENTS)?;
+        let _: Value = self
+            .get(url, &[("$top".to_owned(), "1".to_owned())])
+            .await?;
+        Ok(())
+    }
+
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+        // A user's own `$top` is how many they want, not a page size to repeat.
+        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
+            Some(top) => top.min(query.limit),
+            None => query.limit,
+        };
+        let incidents = self
+            .collect(first_page_options(query, limit), limit)
+            .await?;
+        incidents.iter().map(incident_from_legacy).collect()
+    }
+
+    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+        incident_from_legacy(&self.get_legacy(id).await?)
+    }
+
+    async fn update_incident(
+        &mut self,
+        id: i64,
+        changes: &IncidentChanges,
+    ) -> Result<Incident, ApiError> {
+        let changes = serde_json::to_value(changes).unwrap_or(Value::Null);
+        incident_from_legacy(&self.update_legacy(id, &changes).await?)
+    }
+
+    async fn run_hunting_query(
+        &mut self,
+        request: &HuntingRequest,
+    ) -> Result<HuntingResponse, ApiError> {
+        let url = self.client.url("/v1.0/security/runHuntingQuery")?;
+        let mut body = json!({"Query": request.query});
+        if let Some(timespan) = &request.timespan {
+            body["Timespan"] = Value::String(timespan.clone());
+        }
+        let answer: Value = self
+            .client
+            .send_json(Call {
+                method: Method::POST,
+                url,
+                query: &[],
+                body: Some(json_bytes(&body)),
+                replay: Replay::Safe,
+            })
+            .await?;
+        let legacy = hunting_to_legacy(&answer)?;
+        drop(answer);
+        serde_json::from_str(&legacy.to_string()).map_err(|e| {
+            ApiError::Malformed(format!("the hunting results could not be read ({e})"))
+        })
+    }
+}
+
+/// `error`, and what had been done before it, if anything was.
+fn partly_applied(error: ApiError, done: &[String], not_done: &str) -> ApiError {
+    if done.is_empty() {
+        return error;
+    }
+    ApiError::PartlyApplied {
+        error: Box::new(error),
+        done: done.join(" and "),
+        not_done: not_done.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{IncidentFilter, TimeBound};
+
+    fn pairs(options: &[(String, String)]) -> Vec<(&str, &str)> {
+        options
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_page_asks_for_alerts_in_graph_names() {
+        let mut query = IncidentQuery::new(
+            IncidentFilter {
+                status: Some("Active".into()),
+                created: Some(TimeBound::AtOrAfter(
+                    "2026-01-01T00:00:00Z".parse().unwrap(),
+                )),
+                ..IncidentFilter::default()
+            },
+            250,
+        );
+        query.offset = 3;
+        assert_eq!(
+            pairs(&first_page_options(&query, 250)),
+            [
+                ("$expand", "alerts"),
+                (
+                    "$filter",
+                    "status eq 'active' and createdDateTime ge 2026-01-01T00:00:00Z"
+                ),
+                ("$top", "50"),
+                ("$skip", "3")
+            ]
+        );
+        let query = IncidentQuery::new(IncidentFilter::default(), 5);
+        assert_eq!(
+            pairs(&first_page_options(&query, 5)),
+            [("$expand", "alerts"), ("$top", "5")]
+        );
+    }
+
+    #[test]
+    fn user_options_are_sent_as_given_with_alerts() {
+        let mut query = IncidentQuery::new(IncidentFilter::default(), 50);
+        let options = json!({"$filter": "lastUpdateDateTime gt 2026-01-01T00:00:00Z", "$top": 2});
+        query.odata = Some(UserOptions::from_json(&options).unwrap());
+        assert_eq!(
+            pairs(&first_page_options(&query, 2)),
+            [
+                ("$expand", "alerts"),
+                ("$filter", "lastUpdateDateTime gt 2026-01-01T00:00:00Z"),
+                ("$top", "2")
+            ]
+        );
+        let options = json!({"$expand": "alerts($select=id)"});
+        query.odata = Some(UserOptions::from_json(&options).unwrap());
+        assert_eq!(
+            pairs(&first_page_options(&query, 50)),
+            [("$expand", "alerts($select=id)")]
+        );
+    }
+}
