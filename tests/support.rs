@@ -110,6 +110,9 @@ pub struct EmulatorSettings {
 pub struct RunningEmulator {
     pub base_url: String,
     runtime: tokio::runtime::Runtime,
+    /// One client for every control call: building one costs milliseconds (it loads the CA
+    /// store), which adds up over the hundreds of calls of a long test.
+    client: reqwest::Client,
     emulator: Option<Emulator>,
 }
 
@@ -145,6 +148,7 @@ impl RunningEmulator {
         let running = RunningEmulator {
             base_url: emulator.base_url(),
             runtime,
+            client: reqwest::Client::new(),
             emulator: Some(emulator),
         };
         let frozen = settings.frozen.unwrap_or(true);
@@ -156,8 +160,7 @@ impl RunningEmulator {
         let url = format!("{}{path}", self.base_url);
         let method: reqwest::Method = method.parse().expect("an HTTP method");
         self.runtime.block_on(async {
-            let client = reqwest::Client::new();
-            let mut request = client.request(method, &url);
+            let mut request = self.client.request(method, &url);
             if let Some(body) = body {
                 request = request.json(body);
             }
