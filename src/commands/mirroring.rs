@@ -245,14 +245,27 @@ pub async fn update_remote(
     let data = args.json("data").and_then(Value::as_object);
     let changed = args.flag("incidentChanged").unwrap_or(false);
     let closed = args.number("status") == Some(PLATFORM_STATUS_DONE);
-    let mut source = DefenderSource::new(session);
     let mut changes = Map::new();
     if changed && !delta.is_empty() {
         changes = field_changes(&delta, data, closed, settings.close_out);
     }
     if !changes.is_empty() {
-        source.update(id, &changes, REQUEST_TIMEOUT).await?;
+        DefenderSource::new(session)
+            .update(id, &changes, REQUEST_TIMEOUT)
+            .await?;
+        // Remembered at once, so that a comment failing below cannot make the next
+        // get-remote-data close or reopen the platform's incident a second time.
+        if let Some(status) = changes.get("status").and_then(Value::as_str) {
+            let mut remembered = ResolvedIds::load(session.context());
+            if status == "Resolved" {
+                remembered.insert(id);
+            } else {
+                remembered.remove(id);
+            }
+            remembered.store(session.context());
+        }
     }
+    let mut source = DefenderSource::new(session);
     let entries = args.json("entries").and_then(Value::as_array);
     for entry in entries.into_iter().flatten().filter_map(Value::as_object) {
         let tagged = entry
@@ -265,23 +278,9 @@ pub async fn update_remote(
         if !tagged {
             continue;
         }
-        let body = json!({"comment": outgoing_comment(entry)});
-        source
-            .update(id, body.as_object().unwrap_or(&Map::new()), REQUEST_TIMEOUT)
-            .await?;
-    }
-    match changes.get("status").and_then(Value::as_str) {
-        Some("Resolved") => {
-            let mut remembered = ResolvedIds::load(session.context());
-            remembered.insert(id);
-            remembered.store(session.context());
-        }
-        Some(_) => {
-            let mut remembered = ResolvedIds::load(session.context());
-            remembered.remove(id);
-            remembered.store(session.context());
-        }
-        None => {}
+        let mut body = Map::new();
+        body.insert("comment".into(), json!(outgoing_comment(entry)));
+        source.update(id, &body, REQUEST_TIMEOUT).await?;
     }
     Ok(Outcome::single(ResultItem::Raw(json!(id.to_string()))))
 }
