@@ -43,12 +43,27 @@ fn incident_ids(run: &Run) -> Vec<u64> {
         .unwrap_or_default()
 }
 
+/// The incident list of the API a logged request went to.
+fn list_path(request: &Value) -> &'static str {
+    if request["path"]
+        .as_str()
+        .is_some_and(|path| path.starts_with("/v1.0/"))
+    {
+        GRAPH_LIST
+    } else {
+        LEGACY_LIST
+    }
+}
+
+const LEGACY_LIST: &str = "/api/incidents";
+const GRAPH_LIST: &str = "/v1.0/security/incidents";
+
 /// List requests among the emulator's logged requests. A request the client sent again after
 /// a 5xx counts once: the failed attempts of a run are one request, since a failure ends it.
 fn list_requests(log: &[Value]) -> usize {
     let lists = log
         .iter()
-        .filter(|request| request["method"] == "GET" && request["path"] == "/api/incidents");
+        .filter(|request| request["method"] == "GET" && request["path"] == list_path(request));
     let (answered, failed): (Vec<&Value>, Vec<&Value>) =
         lists.partition(|request| request["status"].as_u64().is_some_and(|s| s < 300));
     answered.len() + failed.len().min(1)
@@ -202,6 +217,17 @@ impl Platform {
 /// list requests a run, `last_run` under 16 KB.
 #[test]
 fn random_streams_are_fetched_exactly_once() {
+    random_streams("Legacy Defender API", LEGACY_LIST, 100);
+}
+
+/// The same through Microsoft Graph, whose pages hold 50: at most ⌈max_fetch/50⌉ + 2 list
+/// requests a run.
+#[test]
+fn random_streams_are_fetched_exactly_once_through_microsoft_graph() {
+    random_streams("Microsoft Graph", GRAPH_LIST, 50);
+}
+
+fn random_streams(backend: &str, list: &str, page_size: usize) {
     for seed in 0..3u64 {
         let mut rng = SmallRng::seed_from_u64(seed);
         let mut tenant = Tenant::start(0);
@@ -213,10 +239,11 @@ fn random_streams_are_fetched_exactly_once() {
                 "first_fetch": iso(first_fetch),
                 "max_fetch": max_fetch.to_string(),
                 "fetch_lookback": "10",
+                "api_backend": backend,
             })),
             last_run: json!({}),
             emitted: HashMap::new(),
-            budget: usize::div_ceil(max_fetch, 100) + 2,
+            budget: usize::div_ceil(max_fetch, page_size) + 2,
         };
         let mut expected = BTreeSet::new();
         // Too old: never fetched.
@@ -244,7 +271,7 @@ fn random_streams_are_fetched_exactly_once() {
                 })));
             }
             if rng.random_bool(0.12) {
-                tenant.fail_after("/api/incidents", rng.random_range(0..3), 503);
+                tenant.fail_after(list, rng.random_range(0..3), 503);
             }
             tenant.take_requests();
             let envelope = envelope(&tenant, &platform.params, &platform.last_run);
@@ -261,7 +288,12 @@ fn random_streams_are_fetched_exactly_once() {
                 run(&envelope)
             };
             tenant.keep_context(&result);
-            let requests = list_requests(&tenant.take_requests());
+            let log = tenant.take_requests();
+            assert!(
+                log.iter().any(|request| request["path"] == list),
+                "no list request to {list}"
+            );
+            let requests = list_requests(&log);
             assert!(
                 requests <= platform.budget,
                 "{requests} list requests in one run"
@@ -280,7 +312,7 @@ fn random_streams_are_fetched_exactly_once() {
         let extra: Vec<_> = emitted.difference(&expected).collect();
         assert!(
             missed.is_empty() && extra.is_empty(),
-            "seed {seed}: missed {missed:?}, fetched though older than first_fetch {extra:?}"
+            "{backend}, seed {seed}: missed {missed:?}, fetched though older than first_fetch {extra:?}"
         );
     }
 }
@@ -433,15 +465,19 @@ fn a_cursor_it_cannot_read_is_an_error_that_keeps_it() {
     assert!(result.document.get("last_run").is_none());
 }
 
-/// `scripts/bench-fetch.sh`: a backlog of 10,000 incidents drained with max_fetch 100.
+/// `scripts/bench-fetch.sh`: a backlog of 10,000 incidents drained with max_fetch 100, through
+/// the API named by `BENCH_API_BACKEND` (the legacy API unless it says `Microsoft Graph`).
 #[test]
 #[ignore = "a benchmark; scripts/bench-fetch.sh runs it"]
 fn bench_fetch_backlog() {
     let backlog = 10_000;
+    let backend =
+        std::env::var("BENCH_API_BACKEND").unwrap_or_else(|_| "Legacy Defender API".to_owned());
     let mut tenant = Tenant::start(backlog);
     let params = tenant.params(json!({
         "first_fetch": iso(start() - SignedDuration::from_hours(31 * 24)),
         "max_fetch": "100",
+        "api_backend": backend,
     }));
     let mut last_run = json!({});
     let mut fetched = BTreeSet::new();
@@ -471,7 +507,7 @@ fn bench_fetch_backlog() {
     let total = began.elapsed();
     assert_eq!(fetched.len(), backlog);
     println!(
-        "backlog {backlog} incidents, max_fetch 100: {} runs, the last 2 finding nothing new",
+        "backlog {backlog} incidents, max_fetch 100, {backend}: {} runs, the last 2 finding nothing new",
         rows.len()
     );
     println!("run  fetched  list requests  wall ms  last_run bytes");

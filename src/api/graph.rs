@@ -31,7 +31,7 @@ use crate::graph::translate::{hunting_to_legacy, incident_to_legacy, incident_up
 
 /// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
 /// on.
-const MAX_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 50;
 
 const INCIDENTS: &str = "/v1.0/security/incidents";
 
@@ -124,24 +124,32 @@ impl<'s, 'a> GraphApi<'s, 'a> {
         Ok(incidents)
     }
 
-    /// Up to `count` incidents matching `filter` (Graph syntax), from offset `skip`, newest
-    /// first, in the legacy shape: a page of fetching and mirroring, however many of Graph's
-    /// pages it takes.
-    pub async fn list_legacy(
+    /// One page of the incidents matching `filter` (Graph syntax), from offset `skip`, newest
+    /// first, in the legacy shape, and whether more follow (Graph gave a next link, or a full
+    /// page): a read of fetching and mirroring, always a single request, which is what bounds
+    /// their requests.
+    pub async fn list_page_legacy(
         &mut self,
         filter: &str,
         skip: usize,
-        count: usize,
-    ) -> Result<Vec<Value>, ApiError> {
+    ) -> Result<(Vec<Value>, bool), ApiError> {
         let mut options = vec![
             expand_alerts(),
             ("$filter".to_owned(), filter.to_owned()),
-            ("$top".to_owned(), count.min(MAX_PAGE).to_string()),
+            ("$top".to_owned(), MAX_PAGE.to_string()),
         ];
         if skip > 0 {
             options.push(("$skip".to_owned(), skip.to_string()));
         }
-        self.collect(options, count).await
+        let url = self.client.url(INCIDENTS)?;
+        let page: IncidentPage = self.get(url, &options).await?;
+        let more = page.next_link.is_some() || page.value.len() >= MAX_PAGE;
+        let incidents = page
+            .value
+            .iter()
+            .map(incident_to_legacy)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((incidents, more))
     }
 
     /// Incident `id` with its alerts, in the legacy shape.

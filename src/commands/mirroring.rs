@@ -25,7 +25,7 @@ use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::fetch::cursor::{format_id_ranges, parse_id_ranges};
 use crate::fetch::platform::with_summary_fields;
-use crate::fetch::source::{DefenderSource, IncidentSource, PAGE_SIZE, incident_id};
+use crate::fetch::source::{DefenderSource, IncidentSource, incident_id};
 use crate::fetch::time;
 use crate::output::{MirrorEntry, ResultItem};
 
@@ -79,16 +79,16 @@ pub async fn modified_ids(
                     Error::MirrorSkipUpdate(error)
                 }
             })?;
-        for incident in &page {
+        for incident in &page.incidents {
             // Pages shift when incidents change meanwhile; an id read twice is listed once.
             if let Some(id) = incident_id(incident).filter(|id| known.insert(*id)) {
                 ids.push(json!(id.to_string()));
             }
         }
-        if page.len() < PAGE_SIZE {
+        if !page.more {
             break;
         }
-        skip += page.len();
+        skip += page.incidents.len();
     }
     Ok(Outcome::single(ResultItem::Mirror(MirrorEntry::json(
         Value::Array(ids),

@@ -1,7 +1,7 @@
 //! Fetching new incidents exactly once, with bounded work per run.
 //!
-//! The incidents API lists newest first, has no `$orderby`, returns at most 100 incidents a page
-//! and pages with `$skip`, so a backlog cannot be walked oldest-first by paging: pages shift as
+//! The incidents API lists newest first, has no `$orderby`, returns at most a page of incidents
+//! a request (100 on the legacy API, 50 on Microsoft Graph) and pages with `$skip`, so a backlog cannot be walked oldest-first by paging: pages shift as
 //! incidents arrive. Instead each run reads `createdTime` ranges small enough to fit one page,
 //! oldest range first:
 //!
@@ -26,8 +26,9 @@
 //! - **Seen ids**: the ids emitted whose `createdTime` a read can still reach are kept in the
 //!   cursor; every read drops them, so overlapping reads never repeat an incident.
 //!
-//! A run makes at most ⌈max_fetch/100⌉ + 2 list requests and stops early when its time is nearly
-//! up; the cursor it returns describes exactly the incidents it emitted.
+//! A run makes at most ⌈max_fetch/page⌉ + 2 list requests (page: 100 on the legacy API, 50 on
+//! Microsoft Graph) and stops early when its time is nearly up; the cursor it returns describes
+//! exactly the incidents it emitted.
 
 pub mod cursor;
 pub mod platform;
@@ -40,15 +41,16 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::api::ApiError;
 use cursor::{Burst, Cursor, LookbackPass};
-use source::{CreatedRange, IncidentSource, PAGE_SIZE, RawIncident, created_time, incident_id};
+use source::{CreatedRange, IncidentSource, RawIncident, created_time, incident_id};
 use time::TICK;
 
 /// A request gets at most this long, however much time the run has left.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// No request is started with less time than this left: it could not finish.
 const MIN_REQUEST_TIME: Duration = Duration::from_secs(2);
-/// Growing windows aim at pages this full, leaving room for the range to be denser than the last.
-const TARGET_PAGE: usize = 64;
+/// Growing windows aim at pages this full (in hundredths of a page), leaving room for the range
+/// to be denser than the last.
+const TARGET_FILL_PERCENT: usize = 64;
 /// The widest forward window: a year.
 const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
 
@@ -64,9 +66,9 @@ pub struct FetchLimits {
 }
 
 impl FetchLimits {
-    /// The most list requests a run makes.
-    pub fn request_budget(&self) -> usize {
-        self.max_fetch.div_ceil(PAGE_SIZE) + 2
+    /// The most list requests a run makes, when a page holds `page_size` incidents.
+    pub fn request_budget(&self, page_size: usize) -> usize {
+        self.max_fetch.div_ceil(page_size.max(1)) + 2
     }
 }
 
@@ -89,10 +91,12 @@ pub async fn fetch(
     cursor: Cursor,
     limits: FetchLimits,
 ) -> FetchOutcome {
+    let page_size = source.page_size().max(1);
     let mut run = Run {
         source,
         cursor,
         limits,
+        page_size,
         incidents: Vec::new(),
         requests: 0,
     };
@@ -117,6 +121,13 @@ fn forget_before(cursor: &Cursor) -> Timestamp {
     oldest_read
 }
 
+/// What one list request returned: its incidents with their `createdTime` and id, and whether
+/// more follow them.
+struct Read {
+    items: Vec<(Timestamp, u64, RawIncident)>,
+    more: bool,
+}
+
 /// What a forward step leaves for the run: read on, or stop (caught up with the newest
 /// incidents, out of incidents to emit, or out of time).
 enum Step {
@@ -128,6 +139,7 @@ struct Run<'r, S> {
     source: &'r mut S,
     cursor: Cursor,
     limits: FetchLimits,
+    page_size: usize,
     incidents: Vec<RawIncident>,
     requests: usize,
 }
@@ -151,7 +163,8 @@ impl<S: IncidentSource> Run<'_, S> {
     }
 
     fn has_room(&self) -> bool {
-        self.incidents.len() < self.limits.max_fetch && self.requests < self.limits.request_budget()
+        self.incidents.len() < self.limits.max_fetch
+            && self.requests < self.limits.request_budget(self.page_size)
     }
 
     /// Whether some of what the frontier passed is not settled yet.
@@ -181,11 +194,7 @@ impl<S: IncidentSource> Run<'_, S> {
     }
 
     /// One read of `range` from `skip`, or none when no request fits in the time left.
-    async fn read(
-        &mut self,
-        range: CreatedRange,
-        skip: usize,
-    ) -> Result<Option<Vec<(Timestamp, u64, RawIncident)>>, ApiError> {
+    async fn read(&mut self, range: CreatedRange, skip: usize) -> Result<Option<Read>, ApiError> {
         let timeout = match self.limits.deadline {
             None => REQUEST_TIMEOUT,
             Some(deadline) => {
@@ -201,8 +210,8 @@ impl<S: IncidentSource> Run<'_, S> {
         };
         self.requests += 1;
         let page = self.source.created_in(range, skip, timeout).await?;
-        let mut items = Vec::with_capacity(page.len());
-        for incident in page {
+        let mut items = Vec::with_capacity(page.incidents.len());
+        for incident in page.incidents {
             let (Some(created), Some(id)) = (created_time(&incident), incident_id(&incident))
             else {
                 return Err(ApiError::Malformed(
@@ -219,9 +228,13 @@ impl<S: IncidentSource> Run<'_, S> {
             to = %range.to.map(time::format).unwrap_or_default(),
             skip,
             found = items.len(),
+            more = page.more,
             "fetch read"
         );
-        Ok(Some(items))
+        Ok(Some(Read {
+            items,
+            more: page.more,
+        }))
     }
 
     /// Emits the unseen incidents of `items` oldest first, as many as the run may. Returns
@@ -252,10 +265,11 @@ impl<S: IncidentSource> Run<'_, S> {
             (Some(window), Some(newest)) if start + window <= newest => Some(start + window),
             _ => None,
         };
-        let Some(items) = self.read(CreatedRange { from: start, to }, 0).await? else {
+        let Some(Read { items, more }) = self.read(CreatedRange { from: start, to }, 0).await?
+        else {
             return Ok(Step::Stop);
         };
-        if items.len() >= PAGE_SIZE {
+        if more {
             self.narrow(&items, to);
             return Ok(Step::Continue);
         }
@@ -269,7 +283,7 @@ impl<S: IncidentSource> Run<'_, S> {
                     match self.cursor.ahead.filter(|ahead| found == 0 && *ahead > to) {
                         // Nothing here, but a full page is known further on: halve the way.
                         Some(ahead) => whole_ticks(ahead.duration_since(to) / 2),
-                        None => grow(window, found),
+                        None => grow(window, found, self.page_size),
                     }
                 });
                 (to, Step::Continue)
@@ -340,7 +354,7 @@ impl<S: IncidentSource> Run<'_, S> {
             from: burst.at,
             to: Some(burst.at + TICK),
         };
-        let Some(items) = self.read(range, burst.skip).await? else {
+        let Some(Read { items, more }) = self.read(range, burst.skip).await? else {
             return Ok(Step::Stop);
         };
         let found = items.len();
@@ -348,7 +362,7 @@ impl<S: IncidentSource> Run<'_, S> {
         if !all {
             return Ok(Step::Stop);
         }
-        if found < PAGE_SIZE {
+        if !more {
             self.cursor.start = self.cursor.start.max(burst.at + TICK);
             if burst.settles && self.cursor.settled == burst.at {
                 self.cursor.settled = self.cursor.start;
@@ -388,14 +402,14 @@ impl<S: IncidentSource> Run<'_, S> {
             from: pass.from,
             to: Some(pass.to),
         };
-        let Some(items) = self.read(range, pass.skip).await? else {
+        let Some(Read { items, more }) = self.read(range, pass.skip).await? else {
             return Ok(());
         };
         let found = items.len();
         let (all, _) = self.emit(items);
         self.cursor.lookback = if !all {
             Some(pass)
-        } else if found >= PAGE_SIZE {
+        } else if more {
             Some(LookbackPass {
                 skip: pass.skip + found,
                 ..pass
@@ -409,12 +423,14 @@ impl<S: IncidentSource> Run<'_, S> {
 }
 
 /// The next window after a complete read that found `found` incidents: wide enough for about
-/// [`TARGET_PAGE`] at the same density, at most twice as wide (eight times when it was empty).
-fn grow(window: SignedDuration, found: usize) -> SignedDuration {
+/// [`TARGET_FILL_PERCENT`] of a page at the same density, at most twice as wide (eight times
+/// when it was empty).
+fn grow(window: SignedDuration, found: usize, page_size: usize) -> SignedDuration {
+    let target = (page_size * TARGET_FILL_PERCENT / 100).max(1);
     let factor = if found == 0 {
         8.0
     } else {
-        (TARGET_PAGE as f64 / found as f64).clamp(1.0, 2.0)
+        (target as f64 / found as f64).clamp(1.0, 2.0)
     };
     let nanos = (window.as_nanos() as f64 * factor).min(MAX_WINDOW.as_nanos() as f64);
     whole_ticks(SignedDuration::from_nanos(nanos as i64))

@@ -11,14 +11,15 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::time;
+use crate::api::graph::MAX_PAGE as GRAPH_PAGE_SIZE;
 use crate::api::odata::FilterDialect;
 use crate::api::{ApiError, DefenderApi, GraphApi};
 use crate::auth::Session;
 use crate::config::ApiBackend;
 use crate::graph::translate::LegacyProperty;
 
-/// The most incidents one list request returns (the API's `$top` limit).
-pub const PAGE_SIZE: usize = 100;
+/// The most incidents one list request of the legacy API returns (its `$top` limit).
+pub const LEGACY_PAGE_SIZE: usize = 100;
 
 /// A `createdTime` range: from `from` (inclusive) to `to` (exclusive), or with no upper end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,18 +31,29 @@ pub struct CreatedRange {
 /// An incident as the API returns it, field order kept.
 pub type RawIncident = Map<String, Value>;
 
+/// What one list request returned: incidents newest first, and whether more follow them (read
+/// them with a larger `skip`, or a narrower range).
+#[derive(Debug, Default)]
+pub struct Page {
+    pub incidents: Vec<RawIncident>,
+    pub more: bool,
+}
+
 /// The incident reads and writes of fetching and mirroring. Lists come newest first (by
-/// `createdTime`), at most [`PAGE_SIZE`] a page; `timeout` bounds the whole call, sign-in
-/// included.
+/// `createdTime`), a page a request, at most [`IncidentSource::page_size`] a page; `timeout`
+/// bounds the whole call, sign-in included.
 #[allow(async_fn_in_trait)]
 pub trait IncidentSource {
+    /// The most incidents a page holds: 100 on the legacy API, 50 on Microsoft Graph.
+    fn page_size(&self) -> usize;
+
     /// One page of the incidents created in `range`, from offset `skip`.
     async fn created_in(
         &mut self,
         range: CreatedRange,
         skip: usize,
         timeout: Duration,
-    ) -> Result<Vec<RawIncident>, ApiError>;
+    ) -> Result<Page, ApiError>;
 
     /// One page of the incidents changed after `after`, from offset `skip`.
     async fn updated_after(
@@ -49,7 +61,7 @@ pub trait IncidentSource {
         after: Timestamp,
         skip: usize,
         timeout: Duration,
-    ) -> Result<Vec<RawIncident>, ApiError>;
+    ) -> Result<Page, ApiError>;
 
     async fn get(&mut self, id: u64, timeout: Duration) -> Result<RawIncident, ApiError>;
 
@@ -154,38 +166,43 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
         filter: String,
         skip: usize,
         timeout: Duration,
-    ) -> Result<Vec<RawIncident>, ApiError> {
-        let answer = match self.backend() {
+    ) -> Result<Page, ApiError> {
+        let (items, more) = match self.backend() {
             ApiBackend::Legacy => {
-                let mut query = vec![("$top", PAGE_SIZE.to_string()), ("$filter", filter)];
+                let mut query = vec![("$top", LEGACY_PAGE_SIZE.to_string()), ("$filter", filter)];
                 if skip > 0 {
                     query.push(("$skip", skip.to_string()));
                 }
-                self.call(Method::GET, "/api/incidents", &query, None, timeout)
-                    .await?
+                let answer = self
+                    .call(Method::GET, "/api/incidents", &query, None, timeout)
+                    .await?;
+                let items = match answer {
+                    Value::Object(mut answer) => answer.remove("value"),
+                    _ => None,
+                };
+                let Some(Value::Array(items)) = items else {
+                    return Err(ApiError::Malformed(
+                        "the incident list has no `value` array".to_owned(),
+                    ));
+                };
+                let more = items.len() >= LEGACY_PAGE_SIZE;
+                (items, more)
             }
             ApiBackend::Graph => {
-                // Graph's pages hold 50: one page here is as many of them as PAGE_SIZE takes.
                 let (host, mut api) = self.graph(timeout);
-                let incidents =
-                    Self::within(host, timeout, api.list_legacy(&filter, skip, PAGE_SIZE)).await?;
-                serde_json::json!({ "value": incidents })
+                Self::within(host, timeout, api.list_page_legacy(&filter, skip)).await?
             }
         };
-        let Some(Value::Array(items)) = answer.get("value") else {
-            return Err(ApiError::Malformed(
-                "the incident list has no `value` array".to_owned(),
-            ));
-        };
-        items
-            .iter()
+        let incidents = items
+            .into_iter()
             .map(|item| match item {
-                Value::Object(incident) if incident_id(incident).is_some() => Ok(incident.clone()),
+                Value::Object(incident) if incident_id(&incident).is_some() => Ok(incident),
                 _ => Err(ApiError::Malformed(
                     "an item of the incident list is not an incident with an incidentId".to_owned(),
                 )),
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(Page { incidents, more })
     }
 
     fn entity(answer: Value) -> Result<RawIncident, ApiError> {
@@ -203,12 +220,19 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
 }
 
 impl IncidentSource for DefenderSource<'_, '_> {
+    fn page_size(&self) -> usize {
+        match self.backend() {
+            ApiBackend::Legacy => LEGACY_PAGE_SIZE,
+            ApiBackend::Graph => GRAPH_PAGE_SIZE,
+        }
+    }
+
     async fn created_in(
         &mut self,
         range: CreatedRange,
         skip: usize,
         timeout: Duration,
-    ) -> Result<Vec<RawIncident>, ApiError> {
+    ) -> Result<Page, ApiError> {
         let created = LegacyProperty::CreatedTime;
         let mut filter = self.condition(created, &format!("ge {}", time::format(range.from)));
         if let Some(to) = range.to {
@@ -223,7 +247,7 @@ impl IncidentSource for DefenderSource<'_, '_> {
         after: Timestamp,
         skip: usize,
         timeout: Duration,
-    ) -> Result<Vec<RawIncident>, ApiError> {
+    ) -> Result<Page, ApiError> {
         let filter = self.condition(
             LegacyProperty::LastUpdateTime,
             &format!("gt {}", time::format(after)),
