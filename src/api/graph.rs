@@ -27,7 +27,9 @@ use super::odata::{FilterDialect, UserOptions, filter_expression};
 use super::retry::{Deadline, Replay};
 use super::{ApiError, json_bytes};
 use crate::auth::Session;
-use crate::graph::translate::{hunting_to_legacy, incident_to_legacy, incident_update_to_graph};
+use crate::graph::translate::{
+    GraphHunting, hunting_to_legacy, incident_to_legacy, incident_update_to_graph,
+};
 
 /// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
 /// on.
@@ -308,7 +310,7 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         if let Some(timespan) = &request.timespan {
             body["Timespan"] = Value::String(timespan.clone());
         }
-        let answer: Value = self
+        let answer: GraphHunting = self
             .client
             .send_json(Call {
                 method: Method::POST,
@@ -318,10 +320,13 @@ impl IncidentsBackend for GraphApi<'_, '_> {
                 replay: Replay::Safe,
             })
             .await?;
-        let legacy = hunting_to_legacy(&answer)?;
-        drop(answer);
-        serde_json::from_str(&legacy.to_string()).map_err(|e| {
-            ApiError::Malformed(format!("the hunting results could not be read ({e})"))
+        let legacy = hunting_to_legacy(answer)?;
+        let schema = serde_json::from_value(Value::Array(legacy.schema)).map_err(|e| {
+            ApiError::Malformed(format!("the hunting schema could not be read ({e})"))
+        })?;
+        Ok(HuntingResponse {
+            schema,
+            results: legacy.results,
         })
     }
 }
