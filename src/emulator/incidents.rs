@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 use super::EmulatorState;
 use super::defender::{DefenderError, Operation, admit};
 use super::model::{ApiEnum, Classification, Comment, Determination, Incident, IncidentStatus};
-use super::odata::{IncidentFilter, encode_query_value};
+use super::odata::IncidentFilter;
+use crate::http::percent_encode;
 
 /// The largest page the API returns.
 const MAX_TOP: usize = 100;
@@ -127,7 +128,7 @@ pub(crate) async fn list(
         let filter = options
             .filter
             .as_ref()
-            .map(|(text, _)| format!("&$filter={}", encode_query_value(text)))
+            .map(|(text, _)| format!("&$filter={}", percent_encode(text)))
             .unwrap_or_default();
         format!(
             "{}/api/incidents?$top={}&$skip={next_skip}{filter}",

@@ -30,6 +30,7 @@
 //! up; the cursor it returns describes exactly the incidents it emitted.
 
 pub mod cursor;
+pub mod id_set;
 pub mod platform;
 pub mod source;
 pub mod time;
@@ -38,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, IncidentId};
 use cursor::{Burst, Cursor, LookbackPass};
 use source::{CreatedRange, IncidentSource, PAGE_SIZE, RawIncident, created_time, incident_id};
 use time::TICK;
@@ -185,7 +186,7 @@ impl<S: IncidentSource> Run<'_, S> {
         &mut self,
         range: CreatedRange,
         skip: usize,
-    ) -> Result<Option<Vec<(Timestamp, u64, RawIncident)>>, ApiError> {
+    ) -> Result<Option<Vec<(Timestamp, IncidentId, RawIncident)>>, ApiError> {
         let timeout = match self.limits.deadline {
             None => REQUEST_TIMEOUT,
             Some(deadline) => {
@@ -226,11 +227,16 @@ impl<S: IncidentSource> Run<'_, S> {
 
     /// Emits the unseen incidents of `items` oldest first, as many as the run may. Returns
     /// whether all were emitted and the `createdTime` of the last one emitted.
-    fn emit(&mut self, mut items: Vec<(Timestamp, u64, RawIncident)>) -> (bool, Option<Timestamp>) {
-        items.sort_by_key(|(created, id, _)| (*created, *id));
+    fn emit(
+        &mut self,
+        mut items: Vec<(Timestamp, IncidentId, RawIncident)>,
+    ) -> (bool, Option<Timestamp>) {
+        items.sort_by(|(created_a, id_a, _), (created_b, id_b, _)| {
+            (created_a, id_a).cmp(&(created_b, id_b))
+        });
         let mut last = None;
         for (created, id, incident) in items {
-            if self.cursor.seen.contains(id, created) {
+            if self.cursor.seen.contains(&id, created) {
                 continue;
             }
             if self.incidents.len() >= self.limits.max_fetch {
@@ -297,7 +303,7 @@ impl<S: IncidentSource> Run<'_, S> {
     /// case of a backlog. When that guess proves wrong — an empty read, then another full page
     /// before any incident was found — incidents are not spread evenly (a quiet stretch after
     /// `start`), and the window is halved instead, which finds where they begin in a few reads.
-    fn narrow(&mut self, items: &[(Timestamp, u64, RawIncident)], to: Option<Timestamp>) {
+    fn narrow(&mut self, items: &[(Timestamp, IncidentId, RawIncident)], to: Option<Timestamp>) {
         let start = self.cursor.start;
         let oldest = items.iter().map(|(created, ..)| *created).min();
         let newest = items.iter().map(|(created, ..)| *created).max();

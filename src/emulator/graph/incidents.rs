@@ -20,10 +20,11 @@ use serde_json::{Map, Value, json};
 use super::super::EmulatorState;
 use super::super::incidents::IncidentUpdate;
 use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident};
-use super::super::odata::{FilterDialect, IncidentFilter, encode_query_value};
+use super::super::odata::{FilterDialect, IncidentFilter};
 use super::shapes::{self, Rendering};
 use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
 use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
+use crate::http::percent_encode;
 
 /// Graph's page of incidents when no `$top` is given, and the largest page: `$top` sets the page
 /// size up to this, and `@odata.nextLink` leads through the rest of the collection.
@@ -177,7 +178,7 @@ pub(crate) async fn list(
             query.push("$expand=alerts".to_owned());
         }
         if let Some((text, _)) = &options.filter {
-            query.push(format!("$filter={}", encode_query_value(text)));
+            query.push(format!("$filter={}", percent_encode(text)));
         }
         if options.count {
             query.push("$count=true".to_owned());
