@@ -269,6 +269,22 @@ mod tests {
     }
 
     #[test]
+    fn only_numbers_make_a_legacy_path() {
+        assert_eq!(
+            incident_path(&IncidentId::Number(1201)).unwrap(),
+            "/api/incidents/1201"
+        );
+        let error = incident_path(&IncidentId::Text("ed-4c2a/7".into())).unwrap_err();
+        assert!(matches!(error, ApiError::NotALegacyId(_)));
+        assert!(
+            error
+                .to_string()
+                .starts_with("Incident ed-4c2a/7 cannot be read or changed through the legacy"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn user_options_replace_the_built_ones() {
         let mut query = IncidentQuery::new(
             IncidentFilter {
