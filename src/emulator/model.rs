@@ -153,8 +153,8 @@ pub(crate) struct Incident {
 }
 
 impl Incident {
-    /// The `id` Graph shows.
-    pub(crate) fn graph_id(&self) -> String {
+    /// The `id` Graph shows: the [`Incident::graph_id`] if there is one, the number otherwise.
+    pub(crate) fn id_in_graph(&self) -> String {
         match &self.graph_id {
             Some(id) => id.clone(),
             None => self.incident_id.to_string(),

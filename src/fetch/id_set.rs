@@ -20,7 +20,7 @@ pub struct IdSet {
 }
 
 impl IdSet {
-    /// The numbers written as ranges (see [`parse_id_ranges`]).
+    /// The numbers written as ranges ("1-3,7,9-10").
     pub fn from_ranges(text: &str) -> Option<IdSet> {
         Some(IdSet {
             numbers: parse_id_ranges(text)?,

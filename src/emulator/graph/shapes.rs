@@ -69,7 +69,7 @@ fn system_tags(incident: &Incident) -> Vec<&'static str> {
 
 /// `microsoft.graph.security.incident`, with its alerts when `expand_alerts`.
 pub(crate) fn incident(incident: &Incident, expand_alerts: bool, rendering: Rendering) -> Value {
-    let id = incident.graph_id();
+    let id = incident.id_in_graph();
     let mut object = json!({
         "id": id,
         "incidentWebUrl": incident_web_url(&id),
