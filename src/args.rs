@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::api::IncidentId;
+use crate::api::incident_id::TEXT_IDS_NEED_GRAPH;
+use crate::config::ApiBackend;
 use crate::declaration::{ArgumentDeclaration, ArgumentType, CommandDeclaration};
 use crate::error::{ArgumentError, ShownValue};
 
@@ -58,6 +61,29 @@ impl Args {
         match self.values.get(name) {
             Some(ArgValue::Json(value)) => Some(value),
             _ => None,
+        }
+    }
+
+    /// An incident id argument, for the API `backend`. Ids are numbers on the legacy API, so
+    /// there a text id is refused here, before any request; Microsoft Graph's may be any text.
+    pub fn incident_id(
+        &self,
+        name: &str,
+        backend: ApiBackend,
+    ) -> Result<IncidentId, ArgumentError> {
+        let text = self.text(name).unwrap_or_default().trim();
+        match (IncidentId::from_text(text), backend) {
+            (None, _) => Err(ArgumentError::Missing {
+                name: name.to_owned(),
+            }),
+            (Some(IncidentId::Text(_)), ApiBackend::Legacy) => Err(ArgumentError::Invalid {
+                name: name.to_owned(),
+                value: ShownValue(text.to_owned()),
+                allowed: format!(
+                    "Expected a whole number: the legacy Microsoft 365 Defender API numbers its incidents. {TEXT_IDS_NEED_GRAPH}"
+                ),
+            }),
+            (Some(id), _) => Ok(id),
         }
     }
 }
@@ -291,6 +317,39 @@ mod tests {
                 .starts_with("Invalid value for argument `odata`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn incident_ids_are_numbers_on_the_legacy_api_and_any_text_on_graph() {
+        let decl = declaration(json!([{"name": "id", "description": "x", "required": true}]));
+        let args = validate(&decl, &raw(json!({"id": " 1201 "}))).unwrap();
+        for backend in [ApiBackend::Legacy, ApiBackend::Graph] {
+            assert_eq!(
+                args.incident_id("id", backend).unwrap(),
+                IncidentId::Number(1201)
+            );
+        }
+        let args = validate(&decl, &raw(json!({"id": 1201}))).unwrap();
+        assert_eq!(
+            args.incident_id("id", ApiBackend::Legacy).unwrap(),
+            IncidentId::Number(1201)
+        );
+        let args = validate(&decl, &raw(json!({"id": "ed-4c2a/7"}))).unwrap();
+        assert_eq!(
+            args.incident_id("id", ApiBackend::Graph).unwrap(),
+            IncidentId::Text("ed-4c2a/7".to_owned())
+        );
+        let err = args.incident_id("id", ApiBackend::Legacy).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "Invalid value for argument `id`: \"ed-4c2a/7\". Expected a whole number: the legacy Microsoft 365 Defender API numbers its incidents."
+            ),
+            "{err}"
+        );
+        let err = Args::default()
+            .incident_id("id", ApiBackend::Graph)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Missing required argument `id`.");
     }
 
     #[test]

@@ -10,25 +10,28 @@ use jiff::Timestamp;
 
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::UserOptions;
-use super::{ApiError, DefenderApi, GraphApi};
+use super::{ApiError, DefenderApi, GraphApi, IncidentId};
 use crate::auth::Session;
 use crate::config::ApiBackend;
 
 /// The operations on incidents and hunting that the commands use.
 #[allow(async_fn_in_trait)]
 pub trait IncidentsBackend {
+    /// Which API answers: the legacy API knows only numeric incident ids.
+    fn api(&self) -> ApiBackend;
+
     /// The cheapest call that proves both the token and the permission to read incidents.
     async fn probe(&mut self) -> Result<(), ApiError>;
 
     /// Incidents matching `query`, at most `query.limit` of them, paging as needed.
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError>;
 
-    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError>;
+    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError>;
 
     /// Applies `changes` and returns the incident as it is afterwards.
     async fn update_incident(
         &mut self,
-        id: i64,
+        id: &IncidentId,
         changes: &IncidentChanges,
     ) -> Result<Incident, ApiError>;
 
@@ -109,6 +112,13 @@ impl<'s, 'a> ConfiguredBackend<'s, 'a> {
 }
 
 impl IncidentsBackend for ConfiguredBackend<'_, '_> {
+    fn api(&self) -> ApiBackend {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.api(),
+            ConfiguredBackend::Graph(api) => api.api(),
+        }
+    }
+
     async fn probe(&mut self) -> Result<(), ApiError> {
         match self {
             ConfiguredBackend::Legacy(api) => api.probe().await,
@@ -123,7 +133,7 @@ impl IncidentsBackend for ConfiguredBackend<'_, '_> {
         }
     }
 
-    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         match self {
             ConfiguredBackend::Legacy(api) => api.get_incident(id).await,
             ConfiguredBackend::Graph(api) => api.get_incident(id).await,
@@ -132,7 +142,7 @@ impl IncidentsBackend for ConfiguredBackend<'_, '_> {
 
     async fn update_incident(
         &mut self,
-        id: i64,
+        id: &IncidentId,
         changes: &IncidentChanges,
     ) -> Result<Incident, ApiError> {
         match self {

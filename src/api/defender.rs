@@ -14,8 +14,9 @@ use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
 use super::odata::FilterDialect;
 use super::odata::UserOptions;
 use super::retry::{Deadline, Replay};
-use super::{ApiError, json_bytes, odata};
+use super::{ApiError, IncidentId, json_bytes, odata};
 use crate::auth::Session;
+use crate::config::ApiBackend;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
 const MAX_PAGE: usize = 100;
@@ -99,6 +100,15 @@ fn page_options(query: &IncidentQuery, skip: usize, wanted: usize) -> Vec<(Strin
     options
 }
 
+/// The path of incident `id`. The legacy API numbers its incidents: a text id (Microsoft
+/// Graph's) is refused here, before anything is sent.
+pub(crate) fn incident_path(id: &IncidentId) -> Result<String, ApiError> {
+    match id.number() {
+        Some(number) => Ok(format!("/api/incidents/{number}")),
+        None => Err(ApiError::NotALegacyId(id.clone())),
+    }
+}
+
 /// A single-entity answer carries `@odata.context`, which is about the answer, not the
 /// incident; the XSOAR integration removed it too.
 fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, ApiError> {
@@ -107,6 +117,10 @@ fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, Api
 }
 
 impl IncidentsBackend for DefenderApi<'_, '_> {
+    fn api(&self) -> ApiBackend {
+        ApiBackend::Legacy
+    }
+
     async fn probe(&mut self) -> Result<(), ApiError> {
         let url = self.client.url("/api/incidents")?;
         let _: serde_json::Value = self
@@ -164,8 +178,8 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         Ok(incidents)
     }
 
-    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
-        let url = self.client.url(&format!("/api/incidents/{id}"))?;
+    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
+        let url = self.client.url(&incident_path(id)?)?;
         let incident = self
             .client
             .send_json(Call {
@@ -181,10 +195,10 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
 
     async fn update_incident(
         &mut self,
-        id: i64,
+        id: &IncidentId,
         changes: &IncidentChanges,
     ) -> Result<Incident, ApiError> {
-        let url = self.client.url(&format!("/api/incidents/{id}"))?;
+        let url = self.client.url(&incident_path(id)?)?;
         // A comment is appended on every request that arrives: never risk sending it twice.
         let replay = if changes.comment.is_some() {
             Replay::OnlyIfNeverSent
@@ -251,6 +265,22 @@ mod tests {
         assert_eq!(
             first_page_options(&query),
             [("$top".to_owned(), "100".to_owned())]
+        );
+    }
+
+    #[test]
+    fn only_numbers_make_a_legacy_path() {
+        assert_eq!(
+            incident_path(&IncidentId::Number(1201)).unwrap(),
+            "/api/incidents/1201"
+        );
+        let error = incident_path(&IncidentId::Text("ed-4c2a/7".into())).unwrap_err();
+        assert!(matches!(error, ApiError::NotALegacyId(_)));
+        assert!(
+            error
+                .to_string()
+                .starts_with("Incident ed-4c2a/7 cannot be read or changed through the legacy"),
+            "{error}"
         );
     }
 

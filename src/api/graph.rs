@@ -12,7 +12,6 @@
 //! sees it, and every change is turned into Graph's bodies there, so the commands' context and
 //! tables do not depend on the backend.
 
-use std::fmt::Display;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -25,8 +24,9 @@ use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::{FilterDialect, UserOptions, filter_expression};
 use super::retry::{Deadline, Replay};
-use super::{ApiError, json_bytes};
+use super::{ApiError, IncidentId, json_bytes};
 use crate::auth::Session;
+use crate::config::ApiBackend;
 use crate::graph::translate::{
     GraphHunting, hunting_to_legacy, incident_to_legacy, incident_update_to_graph,
 };
@@ -87,8 +87,13 @@ impl<'s, 'a> GraphApi<'s, 'a> {
             .await
     }
 
-    fn incident_url(&self, id: impl Display, rest: &str) -> Result<Url, ApiError> {
-        self.client.url(&format!("{INCIDENTS}/{id}{rest}"))
+    /// The URL of incident `id` (then `rest`): the id is one path segment, percent-encoded, since
+    /// Graph's ids are strings that may hold anything.
+    fn incident_url(&self, id: &IncidentId, rest: &str) -> Result<Url, ApiError> {
+        let segment = id
+            .path_segment()
+            .ok_or_else(|| ApiError::UnaddressableId(id.to_string()))?;
+        self.client.url(&format!("{INCIDENTS}/{segment}{rest}"))
     }
 
     /// Up to `limit` incidents, in the legacy shape, from the list request with `options` and
@@ -155,7 +160,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
     }
 
     /// Incident `id` with its alerts, in the legacy shape.
-    pub async fn get_legacy(&mut self, id: impl Display) -> Result<Value, ApiError> {
+    pub async fn get_legacy(&mut self, id: &IncidentId) -> Result<Value, ApiError> {
         let url = self.incident_url(id, "")?;
         let incident: Value = self.get(url, &[expand_alerts()]).await?;
         Ok(incident_to_legacy(&incident)?)
@@ -167,7 +172,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
     /// error says what was done already.
     pub async fn update_legacy(
         &mut self,
-        id: impl Display + Copy,
+        id: &IncidentId,
         changes: &Value,
     ) -> Result<Value, ApiError> {
         let update = incident_update_to_graph(changes)?;
@@ -268,6 +273,10 @@ fn patched_fields(patch: &Value) -> String {
 }
 
 impl IncidentsBackend for GraphApi<'_, '_> {
+    fn api(&self) -> ApiBackend {
+        ApiBackend::Graph
+    }
+
     async fn probe(&mut self) -> Result<(), ApiError> {
         let url = self.client.url(INCIDENTS)?;
         let _: Value = self
@@ -288,13 +297,13 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         incidents.iter().map(incident_from_legacy).collect()
     }
 
-    async fn get_incident(&mut self, id: i64) -> Result<Incident, ApiError> {
+    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         incident_from_legacy(&self.get_legacy(id).await?)
     }
 
     async fn update_incident(
         &mut self,
-        id: i64,
+        id: &IncidentId,
         changes: &IncidentChanges,
     ) -> Result<Incident, ApiError> {
         let changes = serde_json::to_value(changes).unwrap_or(Value::Null);

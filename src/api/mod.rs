@@ -10,6 +10,7 @@ pub mod backend;
 pub mod client;
 pub mod defender;
 pub mod graph;
+pub mod incident_id;
 pub mod models;
 pub mod odata;
 pub mod retry;
@@ -19,6 +20,7 @@ pub use backend::{
 };
 pub use defender::DefenderApi;
 pub use graph::GraphApi;
+pub use incident_id::IncidentId;
 
 use jiff::Timestamp;
 use reqwest::StatusCode;
@@ -26,6 +28,7 @@ use reqwest::StatusCode;
 use crate::auth::SignInError;
 use crate::graph::enums::pascal_case;
 use crate::graph::translate::TranslateError;
+use incident_id::TEXT_IDS_NEED_GRAPH;
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,16 @@ pub enum ApiError {
     ForeignNextLink { link_host: String, api_host: String },
     #[error("The Server URL parameter is not usable: {0}.")]
     BadBaseUrl(String),
+    /// A text id (Microsoft Graph's) given to the legacy API, which numbers its incidents.
+    #[error(
+        "Incident {0} cannot be read or changed through the legacy Microsoft 365 Defender API, which numbers its incidents; nothing was sent. {TEXT_IDS_NEED_GRAPH}"
+    )]
+    NotALegacyId(IncidentId),
+    /// An id no URL path can carry (`.` or `..`).
+    #[error(
+        "The incident ID {0:?} cannot be sent: a URL path would read it as a step to another resource, so nothing was sent. Check the ID."
+    )]
+    UnaddressableId(String),
     /// A Graph answer that does not translate into the legacy shapes, or a change Graph has no
     /// value for.
     #[error(transparent)]

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::IncidentId;
+
 /// A field the API may send with a value, as `null`, or not at all. XSOAR's readable output
 /// tells the last two apart (`assignedTo` missing reads "Unassigned", `null` reads empty).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,7 +108,7 @@ impl Serialize for Incident {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentFields {
-    pub incident_id: i64,
+    pub incident_id: IncidentId,
     #[serde(default)]
     pub incident_name: Field<String>,
     #[serde(default)]
@@ -310,7 +312,7 @@ mod tests {
     fn an_incident_keeps_the_json_it_came_in_and_reads_its_fields() {
         let text = r#"{"incidentId":7,"incidentUri":"https://security.microsoft.com/incidents/7","redirectIncidentId":null,"incidentName":"n","assignedTo":null,"tags":["a"],"comments":[{"comment":"c","createdBy":"x","createdTime":"t","edited":true}],"alerts":[{"alertId":"a1","category":"Malware","devices":[{"mdatpDeviceId":"d","deviceDnsName":"h"}],"entities":[{"entityType":"User","accountName":"j","domainName":"C"}],"futureAlertField":{"x":1}}],"futureField":[1,2]}"#;
         let incident: Incident = serde_json::from_str(text).unwrap();
-        assert_eq!(incident.fields.incident_id, 7);
+        assert_eq!(incident.fields.incident_id, IncidentId::Number(7));
         assert!(incident.fields.classification.is_absent());
         assert_eq!(incident.fields.assigned_to, Field::Null);
         assert_eq!(incident.tag_list(), ["a"]);

@@ -58,15 +58,15 @@ pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Ou
 
 /// `microsoft-365-defender-incident-get`.
 pub async fn get(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
-    let id = incident_id(args)?;
-    let incident = backend.get_incident(id).await?;
+    let id = args.incident_id("id", backend.api())?;
+    let incident = backend.get_incident(&id).await?;
     Ok(single_incident(&format!("Incident No. {id}:"), &incident))
 }
 
 /// `microsoft-365-defender-incident-update`. `add_tags` and `remove_tags` change the incident's
 /// current tags (read first), where `tags` replaces them all as the API does.
 pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
-    let id = incident_id(args)?;
+    let id = args.incident_id("id", backend.api())?;
     let (classification, determination) = verdict(args)?;
     let add = non_empty_list(args, "add_tags");
     let remove = non_empty_list(args, "remove_tags");
@@ -74,7 +74,7 @@ pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<
     if add.is_some() || remove.is_some() {
         let base = match tags {
             Some(tags) => tags,
-            None => backend.get_incident(id).await?.tag_list().to_vec(),
+            None => backend.get_incident(&id).await?.tag_list().to_vec(),
         };
         tags = Some(changed_tags(
             base,
@@ -94,7 +94,7 @@ pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<
             .filter(|c| !c.is_empty())
             .map(str::to_owned),
     };
-    let incident = backend.update_incident(id, &changes).await?;
+    let incident = backend.update_incident(&id, &changes).await?;
     Ok(single_incident(
         &format!("Updated incident No. {id}:"),
         &incident,
@@ -136,12 +136,6 @@ fn count(args: &Args, name: &str) -> Result<usize, ArgumentError> {
         name: name.to_owned(),
         value: ShownValue(number.to_string()),
         allowed: "Expected zero or a positive whole number.".to_owned(),
-    })
-}
-
-fn incident_id(args: &Args) -> Result<i64, ArgumentError> {
-    args.number("id").ok_or_else(|| ArgumentError::Missing {
-        name: "id".to_owned(),
     })
 }
 
@@ -280,7 +274,7 @@ fn readable_row(incident: &Incident) -> Value {
         text(&fields.incident_name),
         Value::String(incident.tag_list().join(", ")),
         text(&fields.severity),
-        Value::from(fields.incident_id),
+        Value::from(&fields.incident_id),
         Value::String(sorted_set(
             &mut alerts
                 .iter()

@@ -7,7 +7,8 @@
 //! is called for every change (a new comment, a tag). To send a close entry only when an incident
 //! became Resolved, and a reopen entry only when it went from Resolved back to active, the
 //! integration context keeps the ids of the incidents mirroring last saw Resolved
-//! (`mirror_resolved_ids`, as ranges): Resolved and not in it → close entry and remember; not
+//! (`mirror_resolved_ids`, as ranges; Microsoft Graph's text ids, if any, as a list under
+//! `mirror_resolved_text_ids`): Resolved and not in it → close entry and remember; not
 //! Resolved and in it → reopen entry and forget. Closing from the platform (`close_out`)
 //! remembers the id too, so the resolution it causes does not come back as a second close.
 
@@ -19,11 +20,10 @@ use serde_json::{Map, Value, json};
 
 use super::{Invocation, Outcome};
 use crate::api::ApiError;
-use crate::args::Args;
 use crate::auth::Session;
 use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
-use crate::fetch::cursor::{format_id_ranges, parse_id_ranges};
+use crate::fetch::id_set::IdSet;
 use crate::fetch::platform::with_summary_fields;
 use crate::fetch::source::{DefenderSource, IncidentSource, incident_id};
 use crate::fetch::time;
@@ -81,7 +81,7 @@ pub async fn modified_ids(
             })?;
         for incident in &page.incidents {
             // Pages shift when incidents change meanwhile; an id read twice is listed once.
-            if let Some(id) = incident_id(incident).filter(|id| known.insert(*id)) {
+            if let Some(id) = incident_id(incident).filter(|id| known.insert(id.clone())) {
                 ids.push(json!(id.to_string()));
             }
         }
@@ -103,14 +103,14 @@ pub async fn remote_data(
 ) -> Result<Outcome, Error> {
     let settings = MirrorSettings::from_params(invocation.params)?;
     let args = &invocation.args;
-    let id = incident_number(args, "id")?;
+    let id = args.incident_id("id", session.config().endpoints.backend)?;
     let last_update = point_in_time("lastUpdate", args.text("lastUpdate").unwrap_or("0"))?;
-    let incident = match DefenderSource::new(session).get(id, REQUEST_TIMEOUT).await {
+    let incident = match DefenderSource::new(session).get(&id, REQUEST_TIMEOUT).await {
         Ok(incident) => incident,
         Err(error) if is_rate_limit(&error) => return Err(Error::MirrorRateLimited(error)),
         Err(error) => {
             // XSOAR shows `in_mirror_error` on the incident and tries again next cycle.
-            tracing::warn!(incident = id, %error, "get-remote-data failed");
+            tracing::warn!(incident = %id, %error, "get-remote-data failed");
             return Ok(Outcome::single(ResultItem::Raw(json!({
                 "incidentId": id,
                 "in_mirror_error": error.to_string(),
@@ -121,14 +121,14 @@ pub async fn remote_data(
     if settings.close_incident {
         let resolved = incident.get("status").and_then(Value::as_str) == Some("Resolved");
         let mut remembered = ResolvedIds::load(session.context());
-        match (resolved, remembered.contains(id)) {
+        match (resolved, remembered.0.contains(&id)) {
             (true, false) => {
                 entries.push(close_entry(&incident));
-                remembered.insert(id);
+                remembered.0.insert(id);
             }
             (false, true) => {
                 entries.push(MirrorEntry::json(json!({"dbotIncidentReopen": true})));
-                remembered.remove(id);
+                remembered.0.remove(&id);
             }
             _ => {}
         }
@@ -236,7 +236,7 @@ pub async fn update_remote(
 ) -> Result<Outcome, Error> {
     let settings = MirrorSettings::from_params(invocation.params)?;
     let args = &invocation.args;
-    let id = incident_number(args, "remoteId")?;
+    let id = args.incident_id("remoteId", session.config().endpoints.backend)?;
     let delta = args
         .json("delta")
         .and_then(Value::as_object)
@@ -251,16 +251,16 @@ pub async fn update_remote(
     }
     if !changes.is_empty() {
         DefenderSource::new(session)
-            .update(id, &changes, REQUEST_TIMEOUT)
+            .update(&id, &changes, REQUEST_TIMEOUT)
             .await?;
         // Remembered at once, so that a comment failing below cannot make the next
         // get-remote-data close or reopen the platform's incident a second time.
         if let Some(status) = changes.get("status").and_then(Value::as_str) {
             let mut remembered = ResolvedIds::load(session.context());
             if status == "Resolved" {
-                remembered.insert(id);
+                remembered.0.insert(id.clone());
             } else {
-                remembered.remove(id);
+                remembered.0.remove(&id);
             }
             remembered.store(session.context());
         }
@@ -280,7 +280,7 @@ pub async fn update_remote(
         }
         let mut body = Map::new();
         body.insert("comment".into(), json!(outgoing_comment(entry)));
-        source.update(id, &body, REQUEST_TIMEOUT).await?;
+        source.update(&id, &body, REQUEST_TIMEOUT).await?;
     }
     Ok(Outcome::single(ResultItem::Raw(json!(id.to_string()))))
 }
@@ -400,15 +400,6 @@ fn is_rate_limit(error: &ApiError) -> bool {
     )
 }
 
-fn incident_number(args: &Args, name: &str) -> Result<u64, ArgumentError> {
-    let text = args.text(name).unwrap_or_default();
-    text.trim().parse().map_err(|_| ArgumentError::Invalid {
-        name: name.to_owned(),
-        value: ShownValue(text.to_owned()),
-        allowed: "Expected an incident ID (a whole number).".to_owned(),
-    })
-}
-
 fn point_in_time(name: &str, text: &str) -> Result<Timestamp, ArgumentError> {
     time::parse_point_in_time(text, Timestamp::now()).ok_or_else(|| ArgumentError::Invalid {
         name: name.to_owned(),
@@ -418,47 +409,40 @@ fn point_in_time(name: &str, text: &str) -> Result<Timestamp, ArgumentError> {
 }
 
 /// The incidents mirroring last saw Resolved, kept in the integration context.
-struct ResolvedIds(Vec<u64>);
+struct ResolvedIds(IdSet);
 
 impl ResolvedIds {
     const KEY: &'static str = "mirror_resolved_ids";
-    /// The newest ids kept: an incident reactivated after this many later ones were resolved gets
-    /// no reopen entry.
+    /// Microsoft Graph's text ids, kept apart so that the ranges read as they always did.
+    const TEXT_KEY: &'static str = "mirror_resolved_text_ids";
+    /// The newest ids kept (the highest numbers, the text ids remembered last): an incident
+    /// reactivated after this many later ones were resolved gets no reopen entry.
     const LIMIT: usize = 10_000;
 
     fn load(context: &Map<String, Value>) -> ResolvedIds {
-        let ids = context
+        let mut ids = context
             .get(Self::KEY)
             .and_then(Value::as_str)
-            .and_then(parse_id_ranges)
+            .and_then(IdSet::from_ranges)
             .unwrap_or_default();
+        if let Some(texts) = context.get(Self::TEXT_KEY) {
+            // A list that does not read is forgotten, as ranges that do not read are.
+            ids.add_texts(texts);
+        }
         ResolvedIds(ids)
     }
 
     fn store(mut self, context: &mut Map<String, Value>) {
-        if self.0.len() > Self::LIMIT {
-            self.0.drain(..self.0.len() - Self::LIMIT);
-        }
-        if self.0.is_empty() {
-            context.shift_remove(Self::KEY);
+        self.0.keep_newest(Self::LIMIT);
+        if self.0.has_numbers() {
+            context.insert(Self::KEY.into(), json!(self.0.ranges()));
         } else {
-            context.insert(Self::KEY.into(), json!(format_id_ranges(&self.0)));
+            context.shift_remove(Self::KEY);
         }
-    }
-
-    fn contains(&self, id: u64) -> bool {
-        self.0.binary_search(&id).is_ok()
-    }
-
-    fn insert(&mut self, id: u64) {
-        if let Err(position) = self.0.binary_search(&id) {
-            self.0.insert(position, id);
-        }
-    }
-
-    fn remove(&mut self, id: u64) {
-        if let Ok(position) = self.0.binary_search(&id) {
-            self.0.remove(position);
+        if self.0.has_texts() {
+            context.insert(Self::TEXT_KEY.into(), self.0.texts_json());
+        } else {
+            context.shift_remove(Self::TEXT_KEY);
         }
     }
 }
@@ -466,6 +450,7 @@ impl ResolvedIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::IncidentId;
 
     #[test]
     fn closing_with_close_out_resolves_with_a_classification_from_the_close_reason() {
@@ -511,16 +496,56 @@ mod tests {
         let mut context = Map::new();
         let mut ids = ResolvedIds::load(&context);
         for id in [5, 3, 4, 9] {
-            ids.insert(id);
+            ids.0.insert(IncidentId::from(id));
         }
-        ids.remove(9);
+        ids.0.remove(&IncidentId::from(9));
         ids.store(&mut context);
-        assert_eq!(context["mirror_resolved_ids"], json!("3-5"));
-        let mut many = ResolvedIds((0..ResolvedIds::LIMIT as u64 + 5).collect());
-        many.insert(1_000_000);
+        assert_eq!(
+            Value::Object(context.clone()),
+            json!({"mirror_resolved_ids": "3-5"})
+        );
+        let mut many = ResolvedIds::load(&context);
+        for id in 0..ResolvedIds::LIMIT as u64 + 5 {
+            many.0.insert(IncidentId::from(id));
+        }
+        many.0.insert(IncidentId::from(1_000_000));
         many.store(&mut context);
         let kept = ResolvedIds::load(&context);
         assert_eq!(kept.0.len(), ResolvedIds::LIMIT);
-        assert!(kept.contains(1_000_000) && !kept.contains(0));
+        assert!(
+            kept.0.contains(&IncidentId::from(1_000_000)) && !kept.0.contains(&IncidentId::from(0))
+        );
+    }
+
+    #[test]
+    fn resolved_text_ids_are_kept_beside_the_ranges() {
+        let text = |id: &str| IncidentId::Text(id.to_owned());
+        let mut context = Map::new();
+        context.insert("other".into(), json!(1));
+        let mut ids = ResolvedIds::load(&context);
+        ids.0.insert(IncidentId::from(12));
+        ids.0.insert(text("ed-4c2a/7"));
+        ids.0.insert(text("a,b"));
+        ids.store(&mut context);
+        assert_eq!(
+            Value::Object(context.clone()),
+            json!({"other": 1, "mirror_resolved_ids": "12", "mirror_resolved_text_ids": ["ed-4c2a/7", "a,b"]})
+        );
+        let mut ids = ResolvedIds::load(&context);
+        assert!(ids.0.contains(&text("ed-4c2a/7")) && ids.0.contains(&IncidentId::from(12)));
+        ids.0.remove(&IncidentId::from(12));
+        ids.0.remove(&text("a,b"));
+        ids.store(&mut context);
+        assert_eq!(
+            Value::Object(context.clone()),
+            json!({"other": 1, "mirror_resolved_text_ids": ["ed-4c2a/7"]})
+        );
+        let mut ids = ResolvedIds::load(&context);
+        ids.0.remove(&text("ed-4c2a/7"));
+        ids.store(&mut context);
+        assert_eq!(Value::Object(context.clone()), json!({"other": 1}));
+        // A list that does not read is forgotten, not an error.
+        context.insert("mirror_resolved_text_ids".into(), json!("ed-4c2a/7"));
+        assert!(ResolvedIds::load(&context).0.is_empty());
     }
 }

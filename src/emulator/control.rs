@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::clock::{format_time, parse_time};
 use super::faults::FaultSpec;
 use super::incidents::{IncidentUpdate, not_found};
-use super::model::{ApiEnum, IncidentStatus, Severity};
+use super::model::{ApiEnum, IncidentApi, IncidentStatus, Severity};
 use super::tenant::IncidentShape;
 use super::{
     DEMO_CLIENT_ID, DEMO_MANAGED_IDENTITY_CLIENT_ID, DEMO_NO_PERMISSIONS_CLIENT_ID, DEMO_TENANT_ID,
@@ -215,6 +215,10 @@ struct NewIncidents {
     /// An owner, or `null` for unassigned; left out, one is drawn at random.
     #[serde(deserialize_with = "present")]
     assigned_to: Option<Option<String>>,
+    /// An `id` of Microsoft Graph's own, not all digits (`count` must be 1). Graph shows the
+    /// incident under it; the Defender API, which knows numeric ids only, does not show it at
+    /// all (see [`super::model::Incident::graph_id`]).
+    graph_id: Option<String>,
 }
 
 async fn add_incidents(State(state): State<Arc<EmulatorState>>, bytes: Bytes) -> ControlResult {
@@ -247,7 +251,25 @@ async fn add_incidents(State(state): State<Arc<EmulatorState>>, bytes: Bytes) ->
     if count > 10_000 {
         return Err(bad_request("at most 10000 incidents at once"));
     }
-    let ids: Vec<u64> = (0..count)
+    if let Some(graph_id) = &request.graph_id {
+        if count != 1 {
+            return Err(bad_request(
+                "a graph_id names one incident: count must be 1",
+            ));
+        }
+        if graph_id.is_empty() || graph_id.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(bad_request(format!(
+                "graph_id '{graph_id}' is empty or all digits: Graph's digits are the incident's number; leave graph_id out to get the next one"
+            )));
+        }
+        if world.tenant.has_graph_id(graph_id) {
+            return Err(ControlError(
+                StatusCode::CONFLICT,
+                format!("an incident with graph_id '{graph_id}' exists already"),
+            ));
+        }
+    }
+    let ids: Vec<Value> = (0..count)
         .map(|_| {
             let next_id = world.tenant.next_id();
             let shape = IncidentShape {
@@ -256,34 +278,54 @@ async fn add_incidents(State(state): State<Arc<EmulatorState>>, bytes: Bytes) ->
                 status,
                 redirect_to: (status == IncidentStatus::Redirected)
                     .then(|| next_id.saturating_sub(1)),
+                graph_id: request.graph_id.clone(),
                 severity,
                 assigned_to: request.assigned_to.clone(),
                 first_alert_kind: next_id as usize,
             };
-            world.tenant.add(&shape, visible_from)
+            let number = world.tenant.add(&shape, visible_from);
+            match &request.graph_id {
+                Some(graph_id) => json!(graph_id),
+                None => json!(number),
+            }
         })
         .collect();
     Ok((StatusCode::CREATED, Json(json!({"incidentIds": ids}))).into_response())
 }
 
 /// Changes an incident as an analyst would in the Defender portal: the same body as the API's
-/// PATCH, without a token, counted in no rate limit.
+/// PATCH, without a token, counted in no rate limit. `id` is the incident's id as Graph shows
+/// it: its number, or the `graph_id` it was added with. The answer is the incident in the
+/// Defender API's shape, with the `graph_id`, if it has one, as its `incidentId` (as the plugin
+/// reads such an incident from Graph).
 async fn change_incident(
     State(state): State<Arc<EmulatorState>>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
     bytes: Bytes,
 ) -> Response {
     let mut world = state.world();
     let now = world.clock.now();
-    let result =
-        IncidentUpdate::parse(&bytes).and_then(|update| match world.tenant.visible_mut(id, now) {
+    let result = IncidentUpdate::parse(&bytes).and_then(|update| {
+        match world.tenant.find_mut(IncidentApi::Graph, &id, now) {
             Some(incident) => update
                 .apply(incident, PORTAL_ANALYST, now)
                 .map(|()| incident.clone()),
-            None => Err(not_found(&id.to_string())),
-        });
+            None => Err(not_found(&id)),
+        }
+    });
     match result {
-        Ok(incident) => Json(incident).into_response(),
+        Ok(incident) => {
+            let mut body = json!(incident);
+            if let Some(graph_id) = &incident.graph_id {
+                body["incidentId"] = json!(graph_id);
+                if let Some(alerts) = body["alerts"].as_array_mut() {
+                    alerts
+                        .iter_mut()
+                        .for_each(|alert| alert["incidentId"] = json!(graph_id));
+                }
+            }
+            Json(body).into_response()
+        }
         Err(error) => error.into_response(),
     }
 }

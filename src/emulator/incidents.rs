@@ -18,8 +18,11 @@ use serde_json::{Map, Value};
 
 use super::EmulatorState;
 use super::defender::{DefenderError, Operation, admit};
-use super::model::{ApiEnum, Classification, Comment, Determination, Incident, IncidentStatus};
-use super::odata::{IncidentFilter, encode_query_value};
+use super::model::{
+    ApiEnum, Classification, Comment, Determination, Incident, IncidentApi, IncidentStatus,
+};
+use super::odata::IncidentFilter;
+use crate::http::percent_encode;
 
 /// The largest page the API returns.
 const MAX_TOP: usize = 100;
@@ -113,9 +116,11 @@ pub(crate) async fn list(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let matching = world
-        .tenant
-        .listed(now, options.filter.as_ref().map(|(_, filter)| filter));
+    let matching = world.tenant.listed(
+        now,
+        IncidentApi::Defender,
+        options.filter.as_ref().map(|(_, filter)| filter),
+    );
     let total = matching.len();
     let value: Vec<&Incident> = matching
         .into_iter()
@@ -127,7 +132,7 @@ pub(crate) async fn list(
         let filter = options
             .filter
             .as_ref()
-            .map(|(text, _)| format!("&$filter={}", encode_query_value(text)))
+            .map(|(text, _)| format!("&$filter={}", percent_encode(text)))
             .unwrap_or_default();
         format!(
             "{}/api/incidents?$top={}&$skip={next_skip}{filter}",
@@ -169,13 +174,7 @@ pub(crate) async fn get(
         return error.into_response();
     }
     let now = world.clock.now();
-    let found = id.parse::<u64>().ok().and_then(|number| {
-        world
-            .tenant
-            .visible(now)
-            .find(|incident| incident.incident_id == number)
-    });
-    match found {
+    match world.tenant.find(IncidentApi::Defender, &id, now) {
         Some(incident) => entity_response(&state, incident),
         None => not_found(&id).into_response(),
     }
@@ -195,10 +194,9 @@ pub(crate) async fn update(
     };
     let now = world.clock.now();
     let result = IncidentUpdate::parse(&body).and_then(|update| {
-        let incident = id
-            .parse::<u64>()
-            .ok()
-            .and_then(|number| world.tenant.visible_mut(number, now))
+        let incident = world
+            .tenant
+            .find_mut(IncidentApi::Defender, &id, now)
             .ok_or_else(|| not_found(&id))?;
         update.apply(incident, caller.comment_author(), now)?;
         Ok(incident.clone())

@@ -116,10 +116,26 @@ impl Classification {
     }
 }
 
+/// The two APIs over the tenant's incidents, which name them differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IncidentApi {
+    /// Numbers only.
+    Defender,
+    /// Strings: the number's digits, or an id of Graph's own.
+    Graph,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Incident {
     pub(crate) incident_id: u64,
+    /// An `id` of Microsoft Graph's own instead of the number's digits: Graph types incident
+    /// ids as strings and promises no digits. The Defender API numbers its incidents, so an
+    /// incident with such an id is Graph's alone: the Defender API neither lists nor finds it
+    /// (as for an incident the service has not made visible), where showing it under its
+    /// internal number would give one incident two ids. Never all digits.
+    #[serde(skip)]
+    pub(crate) graph_id: Option<String>,
     pub(crate) redirect_incident_id: Option<u64>,
     pub(crate) incident_name: String,
     #[serde(serialize_with = "serialize_time")]
@@ -137,6 +153,28 @@ pub(crate) struct Incident {
 }
 
 impl Incident {
+    /// The `id` Graph shows: the [`Incident::graph_id`] if there is one, the number otherwise.
+    pub(crate) fn id_in_graph(&self) -> String {
+        match &self.graph_id {
+            Some(id) => id.clone(),
+            None => self.incident_id.to_string(),
+        }
+    }
+
+    /// Whether `api` lists and finds this incident.
+    pub(crate) fn is_in(&self, api: IncidentApi) -> bool {
+        api == IncidentApi::Graph || self.graph_id.is_none()
+    }
+
+    /// Whether `id`, from a URL of `api`, names this incident.
+    pub(crate) fn is_named(&self, api: IncidentApi, id: &str) -> bool {
+        match (&self.graph_id, api) {
+            (Some(graph_id), IncidentApi::Graph) => graph_id == id,
+            (Some(_), IncidentApi::Defender) => false,
+            (None, _) => id.parse::<u64>() == Ok(self.incident_id),
+        }
+    }
+
     /// The order both APIs list incidents in: newest first, and incidents created at the same
     /// instant in a stable order (higher id first).
     pub(crate) fn newest_first(a: &Incident, b: &Incident) -> std::cmp::Ordering {

@@ -327,20 +327,6 @@ fn parse_condition(
     }
 }
 
-/// Percent-encodes a query parameter value (everything but RFC 3986's unreserved characters), for
-/// the absolute `@odata.nextLink`.
-pub(crate) fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,13 +397,5 @@ mod tests {
             );
         }
         assert!(IncidentFilter::parse("createdDateTime gt 2025-01-01T00:00:00Z").is_err());
-    }
-
-    #[test]
-    fn encodes_next_link_values() {
-        assert_eq!(
-            encode_query_value("status eq 'Active'"),
-            "status%20eq%20%27Active%27"
-        );
     }
 }

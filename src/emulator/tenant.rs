@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use super::model::{
     Alert, ApiEnum, Classification, Comment, Determination, Device, Entity, EntityType, Incident,
-    IncidentStatus, Severity, VmMetadata,
+    IncidentApi, IncidentStatus, Severity, VmMetadata,
 };
 
 /// How far back the seeded data reaches: the Defender portal and advanced hunting keep 30 days.
@@ -610,6 +610,8 @@ pub(crate) struct IncidentShape {
     pub(crate) last_update: Timestamp,
     pub(crate) status: IncidentStatus,
     pub(crate) redirect_to: Option<u64>,
+    /// An `id` of Graph's own (see [`Incident::graph_id`]); none: the number.
+    pub(crate) graph_id: Option<String>,
     pub(crate) severity: Option<Severity>,
     pub(crate) assigned_to: Option<Option<String>>,
     /// Index into the alert catalogue for the first alert (cycling it covers every kind).
@@ -672,6 +674,7 @@ impl Tenant {
                 last_update,
                 status,
                 redirect_to,
+                graph_id: None,
                 severity: None,
                 assigned_to: None,
                 first_alert_kind: index % ALERT_KINDS.len(),
@@ -691,11 +694,12 @@ impl Tenant {
     pub(crate) fn listed(
         &self,
         now: Timestamp,
+        api: IncidentApi,
         filter: Option<&super::odata::IncidentFilter>,
     ) -> Vec<&Incident> {
         let mut matching: Vec<&Incident> = self
             .visible(now)
-            .filter(|incident| filter.is_none_or(|f| f.matches(incident)))
+            .filter(|incident| incident.is_in(api) && filter.is_none_or(|f| f.matches(incident)))
             .collect();
         matching.sort_by(|a, b| Incident::newest_first(a, b));
         matching
@@ -708,11 +712,29 @@ impl Tenant {
             .map(|stored| &stored.incident)
     }
 
-    pub(crate) fn visible_mut(&mut self, id: u64, now: Timestamp) -> Option<&mut Incident> {
+    /// The incident `id` (from a URL of `api`) names, if the API can see it at `now`.
+    pub(crate) fn find(&self, api: IncidentApi, id: &str, now: Timestamp) -> Option<&Incident> {
+        self.visible(now)
+            .find(|incident| incident.is_named(api, id))
+    }
+
+    pub(crate) fn find_mut(
+        &mut self,
+        api: IncidentApi,
+        id: &str,
+        now: Timestamp,
+    ) -> Option<&mut Incident> {
         self.incidents
             .iter_mut()
-            .find(|stored| stored.incident.incident_id == id && stored.visible_from <= now)
+            .find(|stored| stored.visible_from <= now && stored.incident.is_named(api, id))
             .map(|stored| &mut stored.incident)
+    }
+
+    /// Whether an incident, visible yet or not, has the Graph id `id`.
+    pub(crate) fn has_graph_id(&self, id: &str) -> bool {
+        self.incidents
+            .iter()
+            .any(|stored| stored.incident.graph_id.as_deref() == Some(id))
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -852,6 +874,7 @@ impl Tenant {
         }
         Incident {
             incident_id: id,
+            graph_id: shape.graph_id.clone(),
             redirect_incident_id: shape.redirect_to,
             incident_name,
             created_time: shape.created,

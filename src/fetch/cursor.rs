@@ -14,7 +14,8 @@
 //!  "newest": "2025-01-14T11:11:11Z",         // newest createdTime any read has shown
 //!  "burst": {"at": "…", "skip": 200, "settles": true},   // >100 incidents at one instant
 //!  "lookback": {"from": "…", "to": "…", "skip": 100, "settles": "…"}, // a re-read under way
-//!  "seen": {"2025-01-10T08:15": "101-150,160"}}  // emitted ids by minute of createdTime
+//!  "seen": {"2025-01-10T08:15": "101-150,160"},  // emitted ids by minute of createdTime
+//!  "seen_text": {"2025-01-10T08:15": ["ed-4c2a/7"]}}  // the same for Graph's text ids, if any
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,7 +23,9 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
+use super::id_set::IdSet;
 use super::time::{self, TICK};
+use crate::api::IncidentId;
 
 /// The cursor format this version writes and reads.
 const VERSION: u64 = 1;
@@ -191,11 +194,12 @@ impl Cursor {
                 settles: instant(value.get("settles"), "lookback.settles")?,
             }),
         };
-        let seen = match last_run.get("seen") {
-            None | Some(Value::Null) => SeenIds::default(),
-            Some(Value::Object(buckets)) => SeenIds::parse(buckets)?,
-            Some(_) => return Err(CursorError("its `seen` is not an object".to_owned())),
+        let buckets = |name: &str| match last_run.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(buckets)) => Ok(Some(buckets)),
+            Some(_) => Err(CursorError(format!("its `{name}` is not an object"))),
         };
+        let seen = SeenIds::parse(buckets("seen")?, buckets("seen_text")?)?;
         Ok(Cursor {
             origin: instant(last_run.get("origin"), "origin")?,
             settled: instant(last_run.get("settled"), "settled")?,
@@ -242,7 +246,11 @@ impl Cursor {
                 }),
             );
         }
-        map.insert("seen".into(), Value::Object(self.seen.to_json()));
+        let (numbers, texts) = self.seen.to_json();
+        map.insert("seen".into(), Value::Object(numbers));
+        if !texts.is_empty() {
+            map.insert("seen_text".into(), Value::Object(texts));
+        }
         map
     }
 }
@@ -255,12 +263,12 @@ impl Cursor {
 pub struct CursorError(String);
 
 /// Ids of emitted incidents, grouped by the minute of their `createdTime` so that they can be
-/// forgotten by age, and written as ranges ("101-150,160"): Defender numbers incidents in
-/// creation order, so ids created close together are mostly consecutive.
+/// forgotten by age. Numbers are written as ranges under `seen`, text ids (Microsoft Graph's) as
+/// lists under `seen_text`, which is left out when there are none: see [`IdSet`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenIds {
-    /// Epoch minute → sorted ids.
-    by_minute: BTreeMap<i64, Vec<u64>>,
+    /// Epoch minute → ids.
+    by_minute: BTreeMap<i64, IdSet>,
 }
 
 impl SeenIds {
@@ -268,17 +276,17 @@ impl SeenIds {
         created.as_second().div_euclid(60)
     }
 
-    pub fn contains(&self, id: u64, created: Timestamp) -> bool {
+    pub fn contains(&self, id: &IncidentId, created: Timestamp) -> bool {
         self.by_minute
             .get(&Self::minute_of(created))
-            .is_some_and(|ids| ids.binary_search(&id).is_ok())
+            .is_some_and(|ids| ids.contains(id))
     }
 
-    pub fn insert(&mut self, id: u64, created: Timestamp) {
-        let ids = self.by_minute.entry(Self::minute_of(created)).or_default();
-        if let Err(position) = ids.binary_search(&id) {
-            ids.insert(position, id);
-        }
+    pub fn insert(&mut self, id: IncidentId, created: Timestamp) {
+        self.by_minute
+            .entry(Self::minute_of(created))
+            .or_default()
+            .insert(id);
     }
 
     /// Forgets ids created before the minute that contains `before`.
@@ -288,82 +296,67 @@ impl SeenIds {
     }
 
     pub fn len(&self) -> usize {
-        self.by_minute.values().map(Vec::len).sum()
+        self.by_minute.values().map(IdSet::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.by_minute.is_empty()
     }
 
-    fn to_json(&self) -> Map<String, Value> {
-        self.by_minute
-            .iter()
-            .map(|(minute, ids)| {
-                let key = Timestamp::from_second(minute * 60)
-                    .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
-                    .unwrap_or_default();
-                (key, Value::String(format_id_ranges(ids)))
-            })
-            .collect()
+    /// `seen` and `seen_text`. A minute goes into `seen` unless it holds text ids only, so that
+    /// every minute a cursor without text ids names is written back as it was read.
+    fn to_json(&self) -> (Map<String, Value>, Map<String, Value>) {
+        let mut numbers = Map::new();
+        let mut texts = Map::new();
+        for (minute, ids) in &self.by_minute {
+            let key = Timestamp::from_second(minute * 60)
+                .map(|t| t.strftime("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default();
+            if ids.has_numbers() || !ids.has_texts() {
+                numbers.insert(key.clone(), Value::String(ids.ranges()));
+            }
+            if ids.has_texts() {
+                texts.insert(key, ids.texts_json());
+            }
+        }
+        (numbers, texts)
     }
 
-    fn parse(buckets: &Map<String, Value>) -> Result<SeenIds, CursorError> {
+    fn parse(
+        numbers: Option<&Map<String, Value>>,
+        texts: Option<&Map<String, Value>>,
+    ) -> Result<SeenIds, CursorError> {
         let mut seen = SeenIds::default();
-        for (key, value) in buckets {
-            let minute = time::parse_instant(&format!("{key}:00Z"))
-                .map(Self::minute_of)
-                .ok_or_else(|| CursorError(format!("its `seen` key {key:?} is not a minute")))?;
+        for (key, value) in numbers.into_iter().flatten() {
+            let minute = Self::parse_minute("seen", key)?;
             let text = value.as_str().ok_or_else(|| {
                 CursorError(format!("its `seen` entry for {key} is not a text of ids"))
             })?;
-            let ids = parse_id_ranges(text).ok_or_else(|| {
+            let ids = IdSet::from_ranges(text).ok_or_else(|| {
                 CursorError(format!("its `seen` entry for {key} is not a list of ids"))
             })?;
             seen.by_minute.insert(minute, ids);
         }
+        for (key, value) in texts.into_iter().flatten() {
+            let minute = Self::parse_minute("seen_text", key)?;
+            seen.by_minute
+                .entry(minute)
+                .or_default()
+                .add_texts(value)
+                .ok_or_else(|| {
+                    CursorError(format!(
+                        "its `seen_text` entry for {key} is not a list of ids"
+                    ))
+                })?;
+        }
         Ok(seen)
     }
-}
 
-/// Sorted ids as "1-3,7,9-10".
-pub fn format_id_ranges(ids: &[u64]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut index = 0;
-    while index < ids.len() {
-        let first = ids[index];
-        let mut last = first;
-        while index + 1 < ids.len() && ids[index + 1] == last + 1 {
-            index += 1;
-            last = ids[index];
-        }
-        parts.push(if first == last {
-            first.to_string()
-        } else {
-            format!("{first}-{last}")
-        });
-        index += 1;
+    fn parse_minute(name: &str, key: &str) -> Result<i64, CursorError> {
+        time::parse_instant(&format!("{key}:00Z"))
+            .map(Self::minute_of)
+            .ok_or_else(|| CursorError(format!("its `{name}` key {key:?} is not a minute")))
     }
-    parts.join(",")
-}
-
-/// "1-3,7,9-10" as sorted ids.
-pub fn parse_id_ranges(text: &str) -> Option<Vec<u64>> {
-    let mut ids = Vec::new();
-    for part in text.split(',').filter(|part| !part.is_empty()) {
-        match part.split_once('-') {
-            Some((first, last)) => {
-                let (first, last) = (first.parse::<u64>().ok()?, last.parse::<u64>().ok()?);
-                if last < first || last - first > 1_000_000 {
-                    return None;
-                }
-                ids.extend(first..=last);
-            }
-            None => ids.push(part.parse().ok()?),
-        }
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Some(ids)
 }
 
 #[cfg(test)]
@@ -394,9 +387,13 @@ mod tests {
             settles: at("2025-01-10T08:10:00Z"),
         });
         for id in [101, 102, 103, 160, 150] {
-            cursor.seen.insert(id, at("2025-01-10T08:15:30Z"));
+            cursor
+                .seen
+                .insert(IncidentId::from(id), at("2025-01-10T08:15:30Z"));
         }
-        cursor.seen.insert(7, at("2025-01-10T08:10:00Z"));
+        cursor
+            .seen
+            .insert(IncidentId::from(7), at("2025-01-10T08:10:00Z"));
         let last_run = cursor.to_last_run();
         assert_eq!(
             Value::Object(last_run.clone()),
@@ -422,16 +419,82 @@ mod tests {
         assert_eq!(parsed, cursor);
     }
 
+    fn text(id: &str) -> IncidentId {
+        IncidentId::Text(id.to_owned())
+    }
+
+    #[test]
+    fn a_cursor_without_text_ids_is_written_back_as_it_was_read() {
+        // As this version wrote cursors before it knew text ids; an empty minute included.
+        let text = r#"{"version":1,"origin":"2025-01-01T00:00:00Z","settled":"2025-01-10T08:05:00Z","start":"2025-01-10T08:15:00.1234567Z","newest":"2025-01-14T11:11:11Z","seen":{"2025-01-10T08:09":"","2025-01-10T08:10":"7","2025-01-10T08:15":"101-103,150,160"}}"#;
+        let last_run: Map<String, Value> = serde_json::from_str(text).unwrap();
+        let cursor = Cursor::from_last_run(&last_run, at("2030-01-01T00:00:00Z")).unwrap();
+        assert_eq!(cursor.seen.len(), 6);
+        assert_eq!(serde_json::to_string(&cursor.to_last_run()).unwrap(), text);
+    }
+
+    #[test]
+    fn text_ids_round_trip_beside_the_ranges() {
+        let mut cursor = Cursor::starting_at(at("2025-01-01T00:00:00Z"));
+        cursor
+            .seen
+            .insert(IncidentId::from(101), at("2025-01-10T08:15:30Z"));
+        cursor
+            .seen
+            .insert(text("ed-4c2a/7"), at("2025-01-10T08:15:10Z"));
+        cursor
+            .seen
+            .insert(text("a,b-c"), at("2025-01-10T08:15:50Z"));
+        cursor.seen.insert(text("x"), at("2025-01-10T08:16:00Z"));
+        let last_run = cursor.to_last_run();
+        assert_eq!(last_run["seen"], json!({"2025-01-10T08:15": "101"}));
+        assert_eq!(
+            last_run["seen_text"],
+            json!({"2025-01-10T08:15": ["ed-4c2a/7", "a,b-c"], "2025-01-10T08:16": ["x"]})
+        );
+        let parsed = Cursor::from_last_run(&last_run, at("2030-01-01T00:00:00Z")).unwrap();
+        assert_eq!(parsed, cursor);
+        assert!(
+            parsed
+                .seen
+                .contains(&text("a,b-c"), at("2025-01-10T08:15:00Z"))
+        );
+        assert!(
+            !parsed
+                .seen
+                .contains(&text("a,b-c"), at("2025-01-10T08:16:00Z"))
+        );
+        assert!(
+            !parsed
+                .seen
+                .contains(&IncidentId::from(7), at("2025-01-10T08:15:00Z"))
+        );
+        assert_eq!(parsed.to_last_run(), last_run);
+    }
+
     #[test]
     fn forgets_ids_by_minute() {
         let mut seen = SeenIds::default();
-        seen.insert(1, at("2025-01-10T08:14:59Z"));
-        seen.insert(2, at("2025-01-10T08:15:00Z"));
-        seen.insert(3, at("2025-01-10T08:16:00Z"));
+        seen.insert(IncidentId::from(1), at("2025-01-10T08:14:59Z"));
+        seen.insert(text("old"), at("2025-01-10T08:14:00Z"));
+        seen.insert(IncidentId::from(2), at("2025-01-10T08:15:00Z"));
+        seen.insert(text("new"), at("2025-01-10T08:15:01Z"));
+        seen.insert(IncidentId::from(3), at("2025-01-10T08:16:00Z"));
         seen.forget_before(at("2025-01-10T08:15:30Z"));
-        assert!(!seen.contains(1, at("2025-01-10T08:14:59Z")));
-        assert!(seen.contains(2, at("2025-01-10T08:15:00Z")));
-        assert_eq!(seen.len(), 2);
+        assert!(!seen.contains(&IncidentId::from(1), at("2025-01-10T08:14:59Z")));
+        assert!(!seen.contains(&text("old"), at("2025-01-10T08:14:00Z")));
+        assert!(seen.contains(&IncidentId::from(2), at("2025-01-10T08:15:00Z")));
+        assert!(seen.contains(&text("new"), at("2025-01-10T08:15:01Z")));
+        assert_eq!(seen.len(), 3);
+        seen.forget_before(at("2025-01-10T08:17:00Z"));
+        assert!(seen.is_empty());
+        let last_run = Cursor {
+            seen,
+            ..Cursor::starting_at(at("2025-01-01T00:00:00Z"))
+        }
+        .to_last_run();
+        assert_eq!(last_run["seen"], json!({}));
+        assert!(!last_run.contains_key("seen_text"));
     }
 
     #[test]
@@ -458,6 +521,9 @@ mod tests {
             json!({"version": 2, "start": "2025-01-01T00:00:00Z"}),
             json!({"version": 1, "start": "yesterday", "origin": "2025-01-01T00:00:00Z"}),
             json!({"version": 1, "start": "2025-01-01T00:00:00Z", "origin": "2025-01-01T00:00:00Z", "seen": {"2025-01-01T00:00": "9-x"}}),
+            json!({"version": 1, "start": "2025-01-01T00:00:00Z", "origin": "2025-01-01T00:00:00Z", "seen_text": {"2025-01-01T00:00": "x"}}),
+            json!({"version": 1, "start": "2025-01-01T00:00:00Z", "origin": "2025-01-01T00:00:00Z", "seen_text": {"yesterday": ["x"]}}),
+            json!({"version": 1, "start": "2025-01-01T00:00:00Z", "origin": "2025-01-01T00:00:00Z", "seen_text": ["x"]}),
             json!({"something": "else"}),
         ] {
             let error = Cursor::from_last_run(bad.as_object().unwrap(), first_fetch).unwrap_err();

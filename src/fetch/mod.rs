@@ -31,6 +31,7 @@
 //! exactly the incidents it emitted.
 
 pub mod cursor;
+pub mod id_set;
 pub mod platform;
 pub mod source;
 pub mod time;
@@ -39,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::ApiError;
+use crate::api::{ApiError, IncidentId};
 use cursor::{Burst, Cursor, LookbackPass};
 use source::{CreatedRange, IncidentSource, RawIncident, created_time, incident_id};
 use time::TICK;
@@ -124,7 +125,7 @@ fn forget_before(cursor: &Cursor) -> Timestamp {
 /// What one list request returned: its incidents with their `createdTime` and id, and whether
 /// more follow them.
 struct Read {
-    items: Vec<(Timestamp, u64, RawIncident)>,
+    items: Vec<(Timestamp, IncidentId, RawIncident)>,
     more: bool,
 }
 
@@ -239,11 +240,16 @@ impl<S: IncidentSource> Run<'_, S> {
 
     /// Emits the unseen incidents of `items` oldest first, as many as the run may. Returns
     /// whether all were emitted and the `createdTime` of the last one emitted.
-    fn emit(&mut self, mut items: Vec<(Timestamp, u64, RawIncident)>) -> (bool, Option<Timestamp>) {
-        items.sort_by_key(|(created, id, _)| (*created, *id));
+    fn emit(
+        &mut self,
+        mut items: Vec<(Timestamp, IncidentId, RawIncident)>,
+    ) -> (bool, Option<Timestamp>) {
+        items.sort_by(|(created_a, id_a, _), (created_b, id_b, _)| {
+            (created_a, id_a).cmp(&(created_b, id_b))
+        });
         let mut last = None;
         for (created, id, incident) in items {
-            if self.cursor.seen.contains(id, created) {
+            if self.cursor.seen.contains(&id, created) {
                 continue;
             }
             if self.incidents.len() >= self.limits.max_fetch {
@@ -311,7 +317,7 @@ impl<S: IncidentSource> Run<'_, S> {
     /// case of a backlog. When that guess proves wrong — an empty read, then another full page
     /// before any incident was found — incidents are not spread evenly (a quiet stretch after
     /// `start`), and the window is halved instead, which finds where they begin in a few reads.
-    fn narrow(&mut self, items: &[(Timestamp, u64, RawIncident)], to: Option<Timestamp>) {
+    fn narrow(&mut self, items: &[(Timestamp, IncidentId, RawIncident)], to: Option<Timestamp>) {
         let start = self.cursor.start;
         let oldest = items.iter().map(|(created, ..)| *created).min();
         let newest = items.iter().map(|(created, ..)| *created).max();

@@ -23,7 +23,10 @@ pub struct Stamp<'a> {
 
 /// The incident object for `fetch-incidents`.
 pub fn fetched_incident(incident: RawIncident, stamp: &Stamp) -> Value {
-    let id = incident_id(&incident).unwrap_or_default();
+    // Fetched incidents always have an id: the source refuses lists with incidents without.
+    let id = incident_id(&incident)
+        .map(|id| id.to_string())
+        .unwrap_or_default();
     let occurred = incident.get("createdTime").cloned().unwrap_or(Value::Null);
     let severity = severity_number(incident.get("severity").and_then(Value::as_str));
     let mut raw = with_summary_fields(incident);
@@ -40,7 +43,7 @@ pub fn fetched_incident(incident: RawIncident, stamp: &Stamp) -> Value {
     object.insert("occurred".into(), occurred);
     object.insert("rawJSON".into(), json!(Value::Object(raw).to_string()));
     object.insert("severity".into(), severity);
-    object.insert("dbotMirrorId".into(), json!(id.to_string()));
+    object.insert("dbotMirrorId".into(), json!(id));
     if let Some(incident_type) = stamp.incident_type {
         object.insert("type".into(), json!(incident_type));
     }
@@ -326,5 +329,10 @@ mod tests {
             assert!(ours.get("type").is_none());
             assert!(!ours["rawJSON"].as_str().unwrap().contains("mirror_"));
         }
+        // A Microsoft Graph id that is not all digits names and mirrors the incident as it is.
+        let incident = json!({"incidentId": "ed-4c2a/7", "createdTime": "2025-01-01T00:00:00Z"});
+        let ours = fetched_incident(incident.as_object().unwrap().clone(), &stamp);
+        assert_eq!(ours["name"], json!("Microsoft 365 Defender ed-4c2a/7"));
+        assert_eq!(ours["dbotMirrorId"], json!("ed-4c2a/7"));
     }
 }

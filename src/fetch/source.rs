@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::time;
+use crate::api::defender::incident_path;
 use crate::api::graph::MAX_PAGE as GRAPH_PAGE_SIZE;
 use crate::api::odata::FilterDialect;
-use crate::api::{ApiError, DefenderApi, GraphApi};
+use crate::api::{ApiError, DefenderApi, GraphApi, IncidentId};
 use crate::auth::Session;
 use crate::config::ApiBackend;
 use crate::graph::translate::LegacyProperty;
@@ -63,25 +65,21 @@ pub trait IncidentSource {
         timeout: Duration,
     ) -> Result<Page, ApiError>;
 
-    async fn get(&mut self, id: u64, timeout: Duration) -> Result<RawIncident, ApiError>;
+    async fn get(&mut self, id: &IncidentId, timeout: Duration) -> Result<RawIncident, ApiError>;
 
     /// Applies `changes` (the API's PATCH body) and returns the incident afterwards.
     async fn update(
         &mut self,
-        id: u64,
+        id: &IncidentId,
         changes: &Map<String, Value>,
         timeout: Duration,
     ) -> Result<RawIncident, ApiError>;
 }
 
-/// An incident's `incidentId` (a number in the legacy shape; digits should a Graph id reach here
-/// untranslated).
-pub fn incident_id(incident: &RawIncident) -> Option<u64> {
-    match incident.get("incidentId")? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
+/// An incident's `incidentId`: a number in the legacy shape, or Microsoft Graph's id when it is
+/// not all digits.
+pub fn incident_id(incident: &RawIncident) -> Option<IncidentId> {
+    IncidentId::deserialize(incident.get("incidentId")?).ok()
 }
 
 /// An incident's `createdTime`, in whole ticks.
@@ -255,10 +253,10 @@ impl IncidentSource for DefenderSource<'_, '_> {
         self.list(filter, skip, timeout).await
     }
 
-    async fn get(&mut self, id: u64, timeout: Duration) -> Result<RawIncident, ApiError> {
+    async fn get(&mut self, id: &IncidentId, timeout: Duration) -> Result<RawIncident, ApiError> {
         let answer = match self.backend() {
             ApiBackend::Legacy => {
-                let path = format!("/api/incidents/{id}");
+                let path = incident_path(id)?;
                 self.call(Method::GET, &path, &[], None, timeout).await?
             }
             ApiBackend::Graph => {
@@ -271,14 +269,14 @@ impl IncidentSource for DefenderSource<'_, '_> {
 
     async fn update(
         &mut self,
-        id: u64,
+        id: &IncidentId,
         changes: &Map<String, Value>,
         timeout: Duration,
     ) -> Result<RawIncident, ApiError> {
         let body = Value::Object(changes.clone());
         let answer = match self.backend() {
             ApiBackend::Legacy => {
-                let path = format!("/api/incidents/{id}");
+                let path = incident_path(id)?;
                 self.call(Method::PATCH, &path, &[], Some(&body), timeout)
                     .await?
             }

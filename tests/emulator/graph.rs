@@ -1459,6 +1459,146 @@ async fn a_change_through_one_api_shows_through_the_other() {
 }
 
 #[tokio::test]
+async fn an_incident_added_with_a_graph_id_of_its_own_is_graphs_alone() {
+    let harness = Harness::start().await;
+    harness.freeze_clock().await;
+    let defender = harness.app_token().await;
+    let graph = graph_token(&harness).await;
+    let legacy_before = legacy_incidents(&harness, &defender).await;
+
+    let response = harness
+        .control(
+            "/incidents",
+            json!({"graph_id": "ed-4c2a/7", "severity": "High"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let added: Value = response.json().await.unwrap();
+    assert_eq!(added, json!({"incidentIds": ["ed-4c2a/7"]}));
+    for (body, status) in [
+        (json!({"graph_id": "ed-4c2a/7"}), StatusCode::CONFLICT),
+        (
+            json!({"graph_id": "x", "count": 2}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"graph_id": "1234"}), StatusCode::BAD_REQUEST),
+        (json!({"graph_id": ""}), StatusCode::BAD_REQUEST),
+    ] {
+        let response = harness.control("/incidents", body.clone()).await;
+        assert_eq!(response.status(), status, "{body}");
+    }
+
+    // Graph shows it under its id, newest first, its alerts pointing to it.
+    let path = "/v1.0/security/incidents/ed-4c2a%2F7?$expand=alerts";
+    let (status, incident) = get(&harness, &graph, path).await;
+    assert_eq!(status, StatusCode::OK, "{incident}");
+    assert_eq!(incident["id"], "ed-4c2a/7");
+    assert_eq!(incident["severity"], "high");
+    assert!(
+        incident["incidentWebUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://security.microsoft.com/incidents/ed-4c2a%2F7?tid=")
+    );
+    let alerts = incident["alerts"].as_array().unwrap();
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts
+            .iter()
+            .all(|alert| alert["incidentId"] == "ed-4c2a/7")
+    );
+    let (_, page) = get(&harness, &graph, "/v1.0/security/incidents?$top=1").await;
+    assert_eq!(page["value"][0]["id"], "ed-4c2a/7");
+    assert_eq!(
+        incident_to_legacy(&incident).unwrap()["incidentId"],
+        "ed-4c2a/7"
+    );
+
+    // It changes through Graph and through the control API, addressed by that id.
+    let (status, _) = patch(
+        &harness,
+        &graph,
+        "ed-4c2a%2F7",
+        json!({"status": "inProgress"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, comments) = send_json(
+        &harness,
+        Method::POST,
+        &graph,
+        "/v1.0/security/incidents/ed-4c2a%2F7/comments",
+        json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": "Looked at it"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{comments}");
+    let response = harness
+        .client
+        .patch(harness.url("/_emulator/incidents/ed-4c2a%2F7"))
+        .json(&json!({"tags": ["Reviewed"]}))
+        .send()
+        .await
+        .unwrap();
+    let (status, changed) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["incidentId"], "ed-4c2a/7");
+    assert_eq!(changed["status"], "InProgress");
+    assert_eq!(changed["tags"], json!(["Reviewed"]));
+    assert!(
+        changed["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|alert| alert["incidentId"] == "ed-4c2a/7")
+    );
+    let (_, incident) = get(&harness, &graph, "/v1.0/security/incidents/ed-4c2a%2F7").await;
+    assert_eq!(incident["customTags"], json!(["Reviewed"]));
+    assert_eq!(
+        incident["comments"].as_array().unwrap().last().unwrap()["comment"],
+        "Looked at it"
+    );
+    for other in ["ed-4c2a", "ed-4c2a%2F7x"] {
+        let (status, _) = get(
+            &harness,
+            &graph,
+            &format!("/v1.0/security/incidents/{other}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
+    }
+
+    // The Defender API, which numbers its incidents, does not know it: not listed, and the
+    // number it holds inside the emulator (the one before the next incident's) finds nothing.
+    assert_eq!(
+        legacy_incidents(&harness, &defender).await.len(),
+        legacy_before.len()
+    );
+    let response = harness.control("/incidents", json!({})).await;
+    let added: Value = response.json().await.unwrap();
+    let next = added["incidentIds"][0].as_u64().unwrap();
+    for path in [
+        format!("/api/incidents/{}", next - 1),
+        "/api/incidents/ed-4c2a%2F7".to_owned(),
+    ] {
+        let response = harness.api_get(&defender, &path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let response = harness
+        .api_patch(
+            &defender,
+            &format!("/api/incidents/{}", next - 1),
+            json!({"status": "Active"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        legacy_incidents(&harness, &defender)
+            .await
+            .contains_key(&next)
+    );
+}
+
+#[tokio::test]
 async fn faults_throttling_and_the_request_log_cover_graph() {
     let harness = Harness::with(EmulatorOptions {
         throttling: true,

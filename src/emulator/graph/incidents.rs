@@ -19,11 +19,12 @@ use serde_json::{Map, Value, json};
 
 use super::super::EmulatorState;
 use super::super::incidents::IncidentUpdate;
-use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident};
-use super::super::odata::{FilterDialect, IncidentFilter, encode_query_value};
+use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident, IncidentApi};
+use super::super::odata::{FilterDialect, IncidentFilter};
 use super::shapes::{self, Rendering};
 use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
 use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
+use crate::http::percent_encode;
 
 /// Graph's page of incidents when no `$top` is given, and the largest page: `$top` sets the page
 /// size up to this, and `@odata.nextLink` leads through the rest of the collection.
@@ -158,9 +159,11 @@ pub(crate) async fn list(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let matching = world
-        .tenant
-        .listed(now, options.filter.as_ref().map(|(_, filter)| filter));
+    let matching = world.tenant.listed(
+        now,
+        IncidentApi::Graph,
+        options.filter.as_ref().map(|(_, filter)| filter),
+    );
     let total = matching.len();
     let page_size = options.top.min(PAGE_SIZE);
     let rendering = rendering(&headers);
@@ -177,7 +180,7 @@ pub(crate) async fn list(
             query.push("$expand=alerts".to_owned());
         }
         if let Some((text, _)) = &options.filter {
-            query.push(format!("$filter={}", encode_query_value(text)));
+            query.push(format!("$filter={}", percent_encode(text)));
         }
         if options.count {
             query.push("$count=true".to_owned());
@@ -257,13 +260,7 @@ pub(crate) async fn get(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let found = id.parse::<u64>().ok().and_then(|number| {
-        world
-            .tenant
-            .visible(now)
-            .find(|incident| incident.incident_id == number)
-    });
-    match found {
+    match world.tenant.find(IncidentApi::Graph, &id, now) {
         Some(incident) => entity_response(&state, incident, expand, rendering(&headers)),
         None => not_found(&id).into_response(),
     }
@@ -396,10 +393,9 @@ fn change(
     let bytes = serde_json::to_vec(&update).unwrap_or_default();
     let update = IncidentUpdate::parse(&bytes)?;
     let now = world.clock.now();
-    let incident = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| world.tenant.visible_mut(number, now))
+    let incident = world
+        .tenant
+        .find_mut(IncidentApi::Graph, id, now)
         .ok_or_else(|| not_found(id))?;
     update.apply(incident, caller.comment_author(), now)?;
     Ok(incident.clone())

@@ -15,6 +15,7 @@ use crate::graph::enums::{
     AlertStatus, Classification, DetectionSource, Determination, GraphEnum, IncidentStatus,
     ServiceSource, Severity, camel_case,
 };
+use crate::http::percent_encode;
 
 /// How a response renders enumerations: with or without the opt-in members.
 #[derive(Clone, Copy, Debug)]
@@ -37,9 +38,12 @@ impl Rendering {
     }
 }
 
-/// The incident's page in the Defender portal.
-pub(crate) fn incident_web_url(id: u64) -> String {
-    format!("https://security.microsoft.com/incidents/{id}?tid={DEMO_TENANT_ID}")
+/// The page in the Defender portal of the incident with Graph id `id`.
+pub(crate) fn incident_web_url(id: &str) -> String {
+    format!(
+        "https://security.microsoft.com/incidents/{}?tid={DEMO_TENANT_ID}",
+        percent_encode(id)
+    )
 }
 
 fn time_or_null(time: Option<jiff::Timestamp>) -> Value {
@@ -65,9 +69,10 @@ fn system_tags(incident: &Incident) -> Vec<&'static str> {
 
 /// `microsoft.graph.security.incident`, with its alerts when `expand_alerts`.
 pub(crate) fn incident(incident: &Incident, expand_alerts: bool, rendering: Rendering) -> Value {
+    let id = incident.id_in_graph();
     let mut object = json!({
-        "id": incident.incident_id.to_string(),
-        "incidentWebUrl": incident_web_url(incident.incident_id),
+        "id": id,
+        "incidentWebUrl": incident_web_url(&id),
         "tenantId": DEMO_TENANT_ID,
         "redirectIncidentId": incident.redirect_incident_id.map(|id| id.to_string()),
         "displayName": incident.incident_name,
@@ -90,7 +95,7 @@ pub(crate) fn incident(incident: &Incident, expand_alerts: bool, rendering: Rend
         object["alerts"] = incident
             .alerts
             .iter()
-            .map(|one| alert(one, rendering))
+            .map(|one| alert(one, &id, rendering))
             .collect();
     }
     object
@@ -115,8 +120,8 @@ fn decided<E: GraphEnum>(rendering: Rendering, value: Option<&'static str>) -> V
     rendering.member::<E>(value.unwrap_or("Unknown"))
 }
 
-/// `microsoft.graph.security.alert`.
-fn alert(alert: &Alert, rendering: Rendering) -> Value {
+/// `microsoft.graph.security.alert` of the incident with Graph id `incident_id`.
+fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
     let evidence: Vec<Value> = alert
         .devices
         .iter()
@@ -126,7 +131,7 @@ fn alert(alert: &Alert, rendering: Rendering) -> Value {
     json!({
         "id": alert.alert_id,
         "providerAlertId": alert.alert_id,
-        "incidentId": alert.incident_id.to_string(),
+        "incidentId": incident_id,
         "status": rendering.member::<AlertStatus>(alert.status),
         "severity": rendering.member::<Severity>(alert.severity.as_str()),
         "classification": decided::<Classification>(rendering, alert.classification.map(ApiEnum::as_str)),
@@ -141,7 +146,7 @@ fn alert(alert: &Alert, rendering: Rendering) -> Value {
         "category": alert.category,
         "assignedTo": alert.assigned_to,
         "alertWebUrl": format!("https://security.microsoft.com/alerts/{}?tid={DEMO_TENANT_ID}", alert.alert_id),
-        "incidentWebUrl": incident_web_url(alert.incident_id),
+        "incidentWebUrl": incident_web_url(incident_id),
         "actorDisplayName": alert.actor_name,
         "threatDisplayName": alert.threat_family_name,
         "threatFamilyName": alert.threat_family_name,
