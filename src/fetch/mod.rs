@@ -26,9 +26,9 @@
 //! - **Seen ids**: the ids emitted whose `createdTime` a read can still reach are kept in the
 //!   cursor; every read drops them, so overlapping reads never repeat an incident.
 //!
-//! A run makes at most ⌈max_fetch/page⌉ + 2 list requests (page: 100 on the legacy API, 50 on
-//! Microsoft Graph) and stops early when its time is nearly up; the cursor it returns describes
-//! exactly the incidents it emitted.
+//! A run makes at most ⌈max_fetch/100⌉ + 2 list requests, on either API (through Graph, whose
+//! pages hold 50, a run deep in a backlog may emit fewer than max_fetch), and stops early when
+//! its time is nearly up; the cursor it returns describes exactly the incidents it emitted.
 
 pub mod cursor;
 pub mod id_set;
@@ -52,6 +52,8 @@ const MIN_REQUEST_TIME: Duration = Duration::from_secs(2);
 /// Growing windows aim at pages this full (in hundredths of a page), leaving room for the range
 /// to be denser than the last.
 const TARGET_FILL_PERCENT: usize = 64;
+/// The incidents a run's request budget counts per list request: the legacy API's page.
+const BUDGET_PAGE: usize = 100;
 /// The widest forward window: a year.
 const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
 
@@ -67,9 +69,11 @@ pub struct FetchLimits {
 }
 
 impl FetchLimits {
-    /// The most list requests a run makes, when a page holds `page_size` incidents.
-    pub fn request_budget(&self, page_size: usize) -> usize {
-        self.max_fetch.div_ceil(page_size.max(1)) + 2
+    /// The most list requests a run makes: ⌈max_fetch/100⌉ + 2, whichever API serves it. Graph's
+    /// pages hold 50, so through Graph a run deep in a backlog may emit fewer than `max_fetch`
+    /// (the next run goes on), but it never spends more of the app's request quota.
+    pub fn request_budget(&self) -> usize {
+        self.max_fetch.div_ceil(BUDGET_PAGE) + 2
     }
 }
 
@@ -164,8 +168,7 @@ impl<S: IncidentSource> Run<'_, S> {
     }
 
     fn has_room(&self) -> bool {
-        self.incidents.len() < self.limits.max_fetch
-            && self.requests < self.limits.request_budget(self.page_size)
+        self.incidents.len() < self.limits.max_fetch && self.requests < self.limits.request_budget()
     }
 
     /// Whether some of what the frontier passed is not settled yet.

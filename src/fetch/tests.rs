@@ -237,7 +237,7 @@ impl Platform {
         let requests = sim.calls - before;
         assert_eq!(requests, outcome.requests);
         assert!(
-            requests <= self.limits.request_budget(sim.page_size),
+            requests <= self.limits.request_budget(),
             "run {} made {requests} requests",
             self.runs
         );
@@ -358,8 +358,8 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
                     .is_none()
             );
         }
-        // ⌈100/100⌉ + 2 on the legacy API, ⌈100/50⌉ + 2 on Graph.
-        assert!(outcome.requests <= platform.limits.request_budget(sim.page_size));
+        // ⌈100/100⌉ + 2, whatever the page size.
+        assert!(outcome.requests <= 3);
         platform.cursor = outcome.cursor.to_last_run();
         platform.runs += 1;
         quiet = if outcome.incidents.is_empty() {
@@ -370,11 +370,11 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
     }
     platform.assert_everything_emitted(sim);
     // 5000 incidents, 100 a run: 50 runs, a few to find the first ones, three quiet ones; with
-    // pages of 50 more reads find a full page and narrow, and some runs emit fewer.
+    // pages of 50 the same three requests often find fewer than 100.
     let most_runs = if sim.page_size == LEGACY_PAGE_SIZE {
         60
     } else {
-        66
+        75
     };
     assert!(
         platform.runs <= most_runs,
@@ -529,11 +529,11 @@ fn find_the_first_incidents(mut sim: Sim, quiet_days: i64, spread_days: i64) {
             first.is_some_and(|run| run <= 5),
             "{label}: first incidents in run {first:?}"
         );
-        // 100 runs of 100; with pages of 50 more reads find a full page and narrow.
+        // 100 runs of 100; with pages of 50 the same three requests often find fewer than 100.
         let most_runs = if sim.page_size == LEGACY_PAGE_SIZE {
             110
         } else {
-            120
+            140
         };
         assert!(
             platform.runs <= most_runs,
