@@ -124,6 +124,14 @@ pub enum ApiBackend {
 }
 
 impl ApiBackend {
+    /// The API's name in messages.
+    pub fn service(self) -> &'static str {
+        match self {
+            ApiBackend::Legacy => "Microsoft 365 Defender API",
+            ApiBackend::Graph => "Microsoft Graph security API",
+        }
+    }
+
     fn from_param(value: Option<&str>) -> Result<ApiBackend, ConfigError> {
         match value.unwrap_or("Legacy Defender API") {
             "Legacy Defender API" => Ok(ApiBackend::Legacy),

@@ -308,26 +308,32 @@ fn throttling_longer_than_the_timeout_says_when_to_try_again() {
 
 #[test]
 fn a_refused_connection_is_retried_then_reported() {
-    let emulator = RunningEmulator::start(&EmulatorSettings::default());
-    // A port that was just free: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut params = params(&emulator);
-    params["base_url"] = json!(format!("http://{closed}"));
-    let result = run(&json!({
-        "command": "microsoft-365-defender-incident-update",
-        "args": {"id": "1210", "comment": "never sent"},
-        "params": params
-    }));
-    assert_eq!(result.code, 1);
-    let message = result.message();
-    let expected = format!(
-        "Failed to execute microsoft-365-defender-incident-update command.\nError:\nThe Microsoft 365 Defender API at http://{closed} could not be reached: "
-    );
-    assert!(message.starts_with(&expected), "{message}");
-    assert!(message.contains("refused"), "{message}");
+    for (backend, api) in [
+        ("Legacy Defender API", "Microsoft 365 Defender API"),
+        ("Microsoft Graph", "Microsoft Graph security API"),
+    ] {
+        let emulator = RunningEmulator::start(&EmulatorSettings::default());
+        // A port that was just free: nothing listens there.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut params = params(&emulator);
+        params["base_url"] = json!(format!("http://{closed}"));
+        params["api_backend"] = json!(backend);
+        let result = run(&json!({
+            "command": "microsoft-365-defender-incident-update",
+            "args": {"id": "1210", "comment": "never sent"},
+            "params": params
+        }));
+        assert_eq!(result.code, 1);
+        let message = result.message();
+        let expected = format!(
+            "Failed to execute microsoft-365-defender-incident-update command.\nError:\nThe {api} at http://{closed} could not be reached: "
+        );
+        assert!(message.starts_with(&expected), "{message}");
+        assert!(message.contains("refused"), "{message}");
+    }
 }
 
 // --- Paging.

@@ -225,6 +225,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
 
     fn unreachable(&self, call: &Call<'_>, error: &reqwest::Error) -> ApiError {
         ApiError::Unreachable {
+            api: self.session.config().endpoints.backend,
             host: host_of(call.url.as_str()),
             cause: transport_cause(error),
         }
@@ -232,6 +233,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
 
     fn timed_out(&self, call: &Call<'_>) -> ApiError {
         ApiError::TimedOut {
+            api: self.session.config().endpoints.backend,
             host: host_of(call.url.as_str()),
             seconds: self.deadline.budget().as_secs(),
             // A PATCH, or a comment's POST, may have arrived before the time ran out.

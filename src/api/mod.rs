@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use reqwest::StatusCode;
 
 use crate::auth::SignInError;
+use crate::config::ApiBackend;
 use crate::graph::enums::pascal_case;
 use crate::graph::translate::TranslateError;
 use incident_id::TEXT_IDS_NEED_GRAPH;
@@ -35,8 +36,12 @@ use incident_id::TEXT_IDS_NEED_GRAPH;
 pub enum ApiError {
     #[error(transparent)]
     SignIn(#[from] SignInError),
-    #[error("The Microsoft 365 Defender API at {host} could not be reached: {cause}.")]
-    Unreachable { host: String, cause: String },
+    #[error("The {} at {host} could not be reached: {cause}.", api.service())]
+    Unreachable {
+        api: ApiBackend,
+        host: String,
+        cause: String,
+    },
     #[error("{}", status_message(*status, detail))]
     Status { status: u16, detail: String },
     #[error("{}", throttled_message(detail, *retry_at))]
@@ -46,18 +51,18 @@ pub enum ApiError {
         retry_at: Option<Timestamp>,
     },
     #[error(
-        "The Microsoft 365 Defender API at {host} did not answer within the command's timeout of {seconds} seconds.{} Try again later, or give the command a larger `timeout`.",
+        "The {} at {host} did not answer within the command's timeout of {seconds} seconds.{} Try again later, or give the command a larger `timeout`.",
+        api.service(),
         if *maybe_applied { " The change may have been made even so: check the incident before running the command again." } else { "" }
     )]
     TimedOut {
+        api: ApiBackend,
         host: String,
         seconds: u64,
         /// The request changed something and may have arrived.
         maybe_applied: bool,
     },
-    #[error(
-        "The Microsoft 365 Defender API answered with something that is not the JSON it documents: {0}."
-    )]
+    #[error("The API answered with something that is not the JSON it documents: {0}.")]
     Malformed(String),
     #[error(
         "The API's link to the next page points to {link_host}, not to the configured API host {api_host}; it was not followed, so the bearer token stays with the API. Check the Server URL parameter."

@@ -116,15 +116,22 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
         format!("{} {condition}", dialect.property(property))
     }
 
+    /// The API this source calls and its host, for messages.
+    fn place(&self) -> (ApiBackend, String) {
+        let endpoints = &self.session.config().endpoints;
+        (endpoints.backend, endpoints.api_base.clone())
+    }
+
     /// `answer` within `timeout`, reported like every other time-out of the source.
     async fn within<T>(
-        host: String,
+        (api, host): (ApiBackend, String),
         timeout: Duration,
         answer: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
         match tokio::time::timeout(timeout, answer).await {
             Ok(answer) => answer,
             Err(_) => Err(ApiError::Unreachable {
+                api,
                 host,
                 cause: format!(
                     "no answer within {} seconds, the time left for this command",
@@ -136,10 +143,9 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
 
     /// A Graph client for one call: its own timeout is a second longer than the call's, as in
     /// [`Self::call`].
-    fn graph(&mut self, timeout: Duration) -> (String, GraphApi<'_, 'a>) {
-        let host = self.session.config().endpoints.api_base.clone();
+    fn graph(&mut self, timeout: Duration) -> ((ApiBackend, String), GraphApi<'_, 'a>) {
         (
-            host,
+            self.place(),
             GraphApi::new(self.session, timeout + Duration::from_secs(1)),
         )
     }
@@ -152,11 +158,11 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<Value, ApiError> {
-        let host = self.session.config().endpoints.api_base.clone();
+        let place = self.place();
         // The client's own timeout is a second longer, so that running out of time is always
         // reported the same way, by the outer timeout that covers sign-in too.
         let mut api = DefenderApi::new(self.session, timeout + Duration::from_secs(1));
-        Self::within(host, timeout, api.send_json(method, path, query, body)).await
+        Self::within(place, timeout, api.send_json(method, path, query, body)).await
     }
 
     async fn list(
@@ -187,8 +193,8 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
                 (items, more)
             }
             ApiBackend::Graph => {
-                let (host, mut api) = self.graph(timeout);
-                Self::within(host, timeout, api.list_page_legacy(&filter, skip)).await?
+                let (place, mut api) = self.graph(timeout);
+                Self::within(place, timeout, api.list_page_legacy(&filter, skip)).await?
             }
         };
         let incidents = items
@@ -260,8 +266,8 @@ impl IncidentSource for DefenderSource<'_, '_> {
                 self.call(Method::GET, &path, &[], None, timeout).await?
             }
             ApiBackend::Graph => {
-                let (host, mut api) = self.graph(timeout);
-                Self::within(host, timeout, api.get_legacy(id)).await?
+                let (place, mut api) = self.graph(timeout);
+                Self::within(place, timeout, api.get_legacy(id)).await?
             }
         };
         Self::entity(answer)
@@ -281,8 +287,8 @@ impl IncidentSource for DefenderSource<'_, '_> {
                     .await?
             }
             ApiBackend::Graph => {
-                let (host, mut api) = self.graph(timeout);
-                Self::within(host, timeout, api.update_legacy(id, &body)).await?
+                let (place, mut api) = self.graph(timeout);
+                Self::within(place, timeout, api.update_legacy(id, &body)).await?
             }
         };
         Self::entity(answer)
