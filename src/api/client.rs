@@ -87,6 +87,22 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         Ok(url)
     }
 
+    /// `GET url?query`, which may be sent again, and its JSON answer as `T`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &mut self,
+        url: Url,
+        query: &[(String, String)],
+    ) -> Result<T, ApiError> {
+        self.send_json(Call {
+            method: Method::GET,
+            url,
+            query,
+            body: None,
+            replay: Replay::Safe,
+        })
+        .await
+    }
+
     /// Sends `call` and parses the JSON answer as `T`.
     pub async fn send_json<T: DeserializeOwned>(&mut self, call: Call<'_>) -> Result<T, ApiError> {
         let body = self.send(call).await?;

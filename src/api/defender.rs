@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, Url};
+use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
@@ -62,22 +62,6 @@ impl<'s, 'a> DefenderApi<'s, 'a> {
         };
         self.client.send_json(call).await
     }
-
-    async fn get_page(
-        &mut self,
-        url: Url,
-        query: &[(String, String)],
-    ) -> Result<IncidentPage, ApiError> {
-        self.client
-            .send_json(Call {
-                method: Method::GET,
-                url,
-                query,
-                body: None,
-                replay: Replay::Safe,
-            })
-            .await
-    }
 }
 
 /// The query options of the first list request: the user's own, or `$top`, `$filter` and
@@ -123,16 +107,8 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
 
     async fn probe(&mut self) -> Result<(), ApiError> {
         let url = self.client.url("/api/incidents")?;
-        let _: serde_json::Value = self
-            .client
-            .send_json(Call {
-                method: Method::GET,
-                url,
-                query: &[("$top".to_owned(), "1".to_owned())],
-                body: None,
-                replay: Replay::Safe,
-            })
-            .await?;
+        let top = [("$top".to_owned(), "1".to_owned())];
+        let _: serde_json::Value = self.client.get_json(url, &top).await?;
         Ok(())
     }
 
@@ -154,7 +130,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 .iter()
                 .find(|(name, _)| name == "$top")
                 .and_then(|(_, top)| top.parse::<usize>().ok());
-            let page = self.get_page(url, &options).await?;
+            let page: IncidentPage = self.client.get_json(url, &options).await?;
             let received = page.value.len();
             let wanted = limit - incidents.len();
             incidents.extend(page.value.into_iter().take(wanted));
@@ -180,16 +156,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
 
     async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         let url = self.client.url(&incident_path(id)?)?;
-        let incident = self
-            .client
-            .send_json(Call {
-                method: Method::GET,
-                url,
-                query: &[],
-                body: None,
-                replay: Replay::Safe,
-            })
-            .await?;
+        let incident = self.client.get_json(url, &[]).await?;
         without_annotations(incident)
     }
 

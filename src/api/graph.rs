@@ -71,22 +71,6 @@ impl<'s, 'a> GraphApi<'s, 'a> {
         }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(
-        &mut self,
-        url: Url,
-        query: &[(String, String)],
-    ) -> Result<T, ApiError> {
-        self.client
-            .send_json(Call {
-                method: Method::GET,
-                url,
-                query,
-                body: None,
-                replay: Replay::Safe,
-            })
-            .await
-    }
-
     /// The URL of incident `id` (then `rest`): the id is one path segment, percent-encoded, since
     /// Graph's ids are strings that may hold anything.
     fn incident_url(&self, id: &IncidentId, rest: &str) -> Result<Url, ApiError> {
@@ -109,7 +93,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
         }
         let mut url = self.client.url(INCIDENTS)?;
         loop {
-            let page: IncidentPage = self.get(url, &options).await?;
+            let page: IncidentPage = self.client.get_json(url, &options).await?;
             let received = page.value.len();
             let wanted = limit - incidents.len();
             for incident in page.value.iter().take(wanted) {
@@ -149,7 +133,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
             options.push(("$skip".to_owned(), skip.to_string()));
         }
         let url = self.client.url(INCIDENTS)?;
-        let page: IncidentPage = self.get(url, &options).await?;
+        let page: IncidentPage = self.client.get_json(url, &options).await?;
         let more = page.next_link.is_some() || page.value.len() >= MAX_PAGE;
         let incidents = page
             .value
@@ -162,7 +146,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
     /// Incident `id` with its alerts, in the legacy shape.
     pub async fn get_legacy(&mut self, id: &IncidentId) -> Result<Value, ApiError> {
         let url = self.incident_url(id, "")?;
-        let incident: Value = self.get(url, &[expand_alerts()]).await?;
+        let incident: Value = self.client.get_json(url, &[expand_alerts()]).await?;
         Ok(incident_to_legacy(&incident)?)
     }
 
@@ -280,7 +264,8 @@ impl IncidentsBackend for GraphApi<'_, '_> {
     async fn probe(&mut self) -> Result<(), ApiError> {
         let url = self.client.url(INCIDENTS)?;
         let _: Value = self
-            .get(url, &[("$top".to_owned(), "1".to_owned())])
+            .client
+            .get_json(url, &[("$top".to_owned(), "1".to_owned())])
             .await?;
         Ok(())
     }
