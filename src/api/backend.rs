@@ -20,11 +20,22 @@ pub trait IncidentsBackend {
     /// Which API answers: the legacy API knows only numeric incident ids.
     fn api(&self) -> ApiBackend;
 
+    /// The most incidents one list request returns.
+    fn page_size(&self) -> usize;
+
     /// The cheapest call that proves both the token and the permission to read incidents.
     async fn probe(&mut self) -> Result<(), ApiError>;
 
     /// Incidents matching `query`, at most `query.limit` of them, paging as needed.
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError>;
+
+    /// One list request: the incidents matching `filter` from offset `skip`, newest first, and
+    /// whether more follow. Fetching and mirroring read this way, a request at a time.
+    async fn list_page(
+        &mut self,
+        filter: &IncidentFilter,
+        skip: usize,
+    ) -> Result<ListPage, ApiError>;
 
     async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError>;
 
@@ -73,6 +84,8 @@ pub struct IncidentFilter {
     pub status: Option<String>,
     pub assigned_to: Option<String>,
     pub created: Option<TimeBound>,
+    /// Created strictly before this (`createdTime lt …`).
+    pub created_before: Option<Timestamp>,
     /// Changed strictly after this time (`lastUpdateTime gt …`).
     pub updated_after: Option<Timestamp>,
 }
@@ -84,6 +97,14 @@ pub enum TimeBound {
     After(Timestamp),
     /// At or after (`ge`).
     AtOrAfter(Timestamp),
+}
+
+/// What one list request returned.
+#[derive(Debug, Default)]
+pub struct ListPage {
+    pub incidents: Vec<Incident>,
+    /// More incidents follow these: the service gave a link to the next page, or a full page.
+    pub more: bool,
 }
 
 /// An advanced hunting query, ready to run.
@@ -109,6 +130,14 @@ impl<'s, 'a> ConfiguredBackend<'s, 'a> {
             ApiBackend::Graph => ConfiguredBackend::Graph(GraphApi::new(session, timeout)),
         }
     }
+
+    /// The most incidents one list request of `api` returns.
+    pub fn page_size_of(api: ApiBackend) -> usize {
+        match api {
+            ApiBackend::Legacy => super::defender::MAX_PAGE,
+            ApiBackend::Graph => super::graph::MAX_PAGE,
+        }
+    }
 }
 
 impl IncidentsBackend for ConfiguredBackend<'_, '_> {
@@ -117,6 +146,10 @@ impl IncidentsBackend for ConfiguredBackend<'_, '_> {
             ConfiguredBackend::Legacy(api) => api.api(),
             ConfiguredBackend::Graph(api) => api.api(),
         }
+    }
+
+    fn page_size(&self) -> usize {
+        Self::page_size_of(self.api())
     }
 
     async fn probe(&mut self) -> Result<(), ApiError> {
@@ -130,6 +163,17 @@ impl IncidentsBackend for ConfiguredBackend<'_, '_> {
         match self {
             ConfiguredBackend::Legacy(api) => api.list_incidents(query).await,
             ConfiguredBackend::Graph(api) => api.list_incidents(query).await,
+        }
+    }
+
+    async fn list_page(
+        &mut self,
+        filter: &IncidentFilter,
+        skip: usize,
+    ) -> Result<ListPage, ApiError> {
+        match self {
+            ConfiguredBackend::Legacy(api) => api.list_page(filter, skip).await,
+            ConfiguredBackend::Graph(api) => api.list_page(filter, skip).await,
         }
     }
 

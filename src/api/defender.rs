@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
+use super::backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
 use super::odata::FilterDialect;
@@ -19,7 +19,7 @@ use crate::auth::Session;
 use crate::config::ApiBackend;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
-const MAX_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 100;
 
 /// A client of the Microsoft 365 Defender API for one command run.
 pub struct DefenderApi<'s, 'a> {
@@ -34,34 +34,6 @@ impl<'s, 'a> DefenderApi<'s, 'a> {
             client: ApiClient::new(session, &base, Deadline::after(timeout)),
         }
     }
-
-    /// One request with a JSON answer, for the fetch and mirroring source, which builds its
-    /// own requests.
-    pub async fn send_json(
-        &mut self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-    ) -> Result<Value, ApiError> {
-        let query: Vec<(String, String)> = query
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect();
-        let replay = if method == Method::GET {
-            Replay::Safe
-        } else {
-            Replay::OnlyIfNeverSent
-        };
-        let call = Call {
-            method,
-            url: self.client.url(path)?,
-            query: &query,
-            body: body.map(json_bytes),
-            replay,
-        };
-        self.client.send_json(call).await
-    }
 }
 
 /// The query options of the first list request: the user's own, or `$top`, `$filter` and
@@ -69,13 +41,13 @@ impl<'s, 'a> DefenderApi<'s, 'a> {
 fn first_page_options(query: &IncidentQuery) -> Vec<(String, String)> {
     match &query.odata {
         Some(options) => options.pairs().to_vec(),
-        None => page_options(query, query.offset, query.limit),
+        None => page_options(&query.filter, query.offset, query.limit),
     }
 }
 
-fn page_options(query: &IncidentQuery, skip: usize, wanted: usize) -> Vec<(String, String)> {
+fn page_options(filter: &IncidentFilter, skip: usize, wanted: usize) -> Vec<(String, String)> {
     let mut options = vec![("$top".to_owned(), wanted.min(MAX_PAGE).to_string())];
-    if let Some(filter) = odata::filter_expression(&query.filter, FilterDialect::Legacy) {
+    if let Some(filter) = odata::filter_expression(filter, FilterDialect::Legacy) {
         options.push(("$filter".to_owned(), filter));
     }
     if skip > 0 {
@@ -103,6 +75,10 @@ fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, Api
 impl IncidentsBackend for DefenderApi<'_, '_> {
     fn api(&self) -> ApiBackend {
         ApiBackend::Legacy
+    }
+
+    fn page_size(&self) -> usize {
+        MAX_PAGE
     }
 
     async fn probe(&mut self) -> Result<(), ApiError> {
@@ -149,9 +125,23 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
             }
             skip += received;
             url = self.client.url("/api/incidents")?;
-            options = page_options(query, skip, limit - incidents.len());
+            options = page_options(&query.filter, skip, limit - incidents.len());
         }
         Ok(incidents)
+    }
+
+    async fn list_page(
+        &mut self,
+        filter: &IncidentFilter,
+        skip: usize,
+    ) -> Result<ListPage, ApiError> {
+        let url = self.client.url("/api/incidents")?;
+        let options = page_options(filter, skip, MAX_PAGE);
+        let page: IncidentPage = self.client.get_json(url, &options).await?;
+        Ok(ListPage {
+            more: page.next_link.is_some() || page.value.len() >= MAX_PAGE,
+            incidents: page.value,
+        })
     }
 
     async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {

@@ -19,7 +19,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::backend::{HuntingRequest, IncidentQuery, IncidentsBackend};
+use super::backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::{FilterDialect, UserOptions, filter_expression};
@@ -115,36 +115,8 @@ impl<'s, 'a> GraphApi<'s, 'a> {
         Ok(incidents)
     }
 
-    /// One page of the incidents matching `filter` (Graph syntax), from offset `skip`, newest
-    /// first, in the legacy shape, and whether more follow (Graph gave a next link, or a full
-    /// page): a read of fetching and mirroring, always a single request, which is what bounds
-    /// their requests.
-    pub async fn list_page_legacy(
-        &mut self,
-        filter: &str,
-        skip: usize,
-    ) -> Result<(Vec<Value>, bool), ApiError> {
-        let mut options = vec![
-            expand_alerts(),
-            ("$filter".to_owned(), filter.to_owned()),
-            ("$top".to_owned(), MAX_PAGE.to_string()),
-        ];
-        if skip > 0 {
-            options.push(("$skip".to_owned(), skip.to_string()));
-        }
-        let url = self.client.url(INCIDENTS)?;
-        let page: IncidentPage = self.client.get_json(url, &options).await?;
-        let more = page.next_link.is_some() || page.value.len() >= MAX_PAGE;
-        let incidents = page
-            .value
-            .iter()
-            .map(incident_to_legacy)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((incidents, more))
-    }
-
     /// Incident `id` with its alerts, in the legacy shape.
-    pub async fn get_legacy(&mut self, id: &IncidentId) -> Result<Value, ApiError> {
+    async fn get_legacy(&mut self, id: &IncidentId) -> Result<Value, ApiError> {
         let url = self.incident_url(id, "")?;
         let incident: Value = self.client.get_json(url, &[expand_alerts()]).await?;
         Ok(incident_to_legacy(&incident)?)
@@ -154,11 +126,7 @@ impl<'s, 'a> GraphApi<'s, 'a> {
     /// `tags`, `comment`): the PATCH, then the comment, then the incident read back with its
     /// alerts (neither answer carries them), in the legacy shape. Should a later step fail, the
     /// error says what was done already.
-    pub async fn update_legacy(
-        &mut self,
-        id: &IncidentId,
-        changes: &Value,
-    ) -> Result<Value, ApiError> {
+    async fn update_legacy(&mut self, id: &IncidentId, changes: &Value) -> Result<Value, ApiError> {
         let update = incident_update_to_graph(changes)?;
         // What has been done so far, for the message should a later step fail.
         let mut done: Vec<String> = Vec::new();
@@ -261,6 +229,10 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         ApiBackend::Graph
     }
 
+    fn page_size(&self) -> usize {
+        MAX_PAGE
+    }
+
     async fn probe(&mut self) -> Result<(), ApiError> {
         let url = self.client.url(INCIDENTS)?;
         let _: Value = self
@@ -280,6 +252,27 @@ impl IncidentsBackend for GraphApi<'_, '_> {
             .collect(first_page_options(query, limit), limit)
             .await?;
         incidents.iter().map(incident_from_legacy).collect()
+    }
+
+    async fn list_page(
+        &mut self,
+        filter: &IncidentFilter,
+        skip: usize,
+    ) -> Result<ListPage, ApiError> {
+        let mut query = IncidentQuery::new(filter.clone(), MAX_PAGE);
+        query.offset = skip;
+        let url = self.client.url(INCIDENTS)?;
+        let options = first_page_options(&query, MAX_PAGE);
+        let page: IncidentPage = self.client.get_json(url, &options).await?;
+        let incidents = page
+            .value
+            .iter()
+            .map(|incident| incident_from_legacy(&incident_to_legacy(incident)?))
+            .collect::<Result<_, ApiError>>()?;
+        Ok(ListPage {
+            incidents,
+            more: page.next_link.is_some() || page.value.len() >= MAX_PAGE,
+        })
     }
 
     async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {

@@ -16,7 +16,8 @@ pub mod odata;
 pub mod retry;
 
 pub use backend::{
-    ConfiguredBackend, HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, TimeBound,
+    ConfiguredBackend, HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage,
+    TimeBound,
 };
 pub use defender::DefenderApi;
 pub use graph::GraphApi;

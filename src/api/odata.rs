@@ -94,6 +94,9 @@ pub fn filter_expression(filter: &IncidentFilter, dialect: FilterDialect) -> Opt
         }
         None => {}
     }
+    if let Some(time) = filter.created_before {
+        conditions.push(format!("{created} lt {}", datetime_literal(time)));
+    }
     if let Some(time) = filter.updated_after {
         conditions.push(format!(
             "{} gt {}",
@@ -187,6 +190,7 @@ mod tests {
             status: Some("Active".into()),
             assigned_to: Some("a@b.c".into()),
             created: Some(TimeBound::AtOrAfter(at("2025-01-01T00:00:00Z"))),
+            created_before: None,
             updated_after: Some(at("2025-01-02T03:04:05.5Z")),
         };
         assert_eq!(
@@ -205,6 +209,20 @@ mod tests {
             filter_expression(&IncidentFilter::default(), FilterDialect::Legacy),
             None
         );
+        // A range of createdTime, as fetching reads it, to the tick.
+        let filter = IncidentFilter {
+            created: Some(TimeBound::AtOrAfter(at("2025-01-01T00:00:00.1234567Z"))),
+            created_before: Some(at("2025-01-01T00:10:00Z")),
+            ..IncidentFilter::default()
+        };
+        assert_eq!(
+            filter_expression(&filter, FilterDialect::Legacy).unwrap(),
+            "createdTime ge 2025-01-01T00:00:00.1234567Z and createdTime lt 2025-01-01T00:10:00Z"
+        );
+        assert_eq!(
+            filter_expression(&filter, FilterDialect::Graph).unwrap(),
+            "createdDateTime ge 2025-01-01T00:00:00.1234567Z and createdDateTime lt 2025-01-01T00:10:00Z"
+        );
     }
 
     #[test]
@@ -213,6 +231,7 @@ mod tests {
             status: Some("InProgress".into()),
             assigned_to: Some("shannon.o'brien@contoso.com".into()),
             created: Some(TimeBound::After(at("2025-01-01T00:00:00Z"))),
+            created_before: None,
             updated_after: Some(at("2025-01-02T03:04:05Z")),
         };
         assert_eq!(

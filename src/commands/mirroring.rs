@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Invocation, Outcome};
 use crate::api::ApiError;
+use crate::api::models::IncidentChanges;
 use crate::auth::Session;
 use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
@@ -245,17 +246,17 @@ pub async fn update_remote(
     let data = args.json("data").and_then(Value::as_object);
     let changed = args.flag("incidentChanged").unwrap_or(false);
     let closed = args.number("status") == Some(PLATFORM_STATUS_DONE);
-    let mut changes = Map::new();
+    let mut changes = IncidentChanges::default();
     if changed && !delta.is_empty() {
         changes = field_changes(&delta, data, closed, settings.close_out);
     }
-    if !changes.is_empty() {
+    if changes != IncidentChanges::default() {
         DefenderSource::new(session)
             .update(&id, &changes, REQUEST_TIMEOUT)
             .await?;
         // Remembered at once, so that a comment failing below cannot make the next
         // get-remote-data close or reopen the platform's incident a second time.
-        if let Some(status) = changes.get("status").and_then(Value::as_str) {
+        if let Some(status) = changes.status.as_deref() {
             let mut remembered = ResolvedIds::load(session.context());
             if status == "Resolved" {
                 remembered.0.insert(id.clone());
@@ -278,20 +279,22 @@ pub async fn update_remote(
         if !tagged {
             continue;
         }
-        let mut body = Map::new();
-        body.insert("comment".into(), json!(outgoing_comment(entry)));
-        source.update(&id, &body, REQUEST_TIMEOUT).await?;
+        let comment = IncidentChanges {
+            comment: Some(outgoing_comment(entry)),
+            ..IncidentChanges::default()
+        };
+        source.update(&id, &comment, REQUEST_TIMEOUT).await?;
     }
     Ok(Outcome::single(ResultItem::Raw(json!(id.to_string()))))
 }
 
-/// The PATCH body for the changed fields, in the order the XSOAR integration sends them.
+/// The changed fields (sent in the order the XSOAR integration sends them).
 fn field_changes(
     delta: &Map<String, Value>,
     data: Option<&Map<String, Value>>,
     closed: bool,
     close_out: bool,
-) -> Map<String, Value> {
+) -> IncidentChanges {
     let text = |name: &str| delta.get(name).and_then(Value::as_str).map(str::to_owned);
     let mut status = text("status");
     let mut classification = text("classification");
@@ -335,43 +338,33 @@ fn field_changes(
             "Other".to_owned()
         });
     }
-    let mut changes = Map::new();
-    if let Some(status) = status {
-        changes.insert("status".into(), json!(status));
+    let tags = delta.get("tags").map(|tags| match tags {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Value::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|tag| !tag.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    });
+    IncidentChanges {
+        status,
+        assigned_to: delta
+            .get("assignedTo")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        classification,
+        determination,
+        tags,
+        comment: text("comment")
+            .filter(|comment| !comment.is_empty())
+            .map(|comment| format!("{comment}\n\n {MIRRORED_MARKER}")),
     }
-    if let Some(assigned_to) = delta.get("assignedTo").filter(|value| value.is_string()) {
-        changes.insert("assignedTo".into(), assigned_to.clone());
-    }
-    if let Some(classification) = classification {
-        changes.insert("classification".into(), json!(classification));
-    }
-    if let Some(determination) = determination {
-        changes.insert("determination".into(), json!(determination));
-    }
-    if let Some(tags) = delta.get("tags") {
-        let tags: Vec<String> = match tags {
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            Value::String(text) => text
-                .split(',')
-                .map(str::trim)
-                .filter(|tag| !tag.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
-        changes.insert("tags".into(), json!(tags));
-    }
-    if let Some(comment) = text("comment").filter(|comment| !comment.is_empty()) {
-        changes.insert(
-            "comment".into(),
-            json!(format!("{comment}\n\n {MIRRORED_MARKER}")),
-        );
-    }
-    changes
 }
 
 /// A platform entry as a Defender comment: who wrote it, what, and the marker.
@@ -457,23 +450,26 @@ mod tests {
         let delta = json!({"closeReason": "FalsePositive", "closeNotes": "benign test", "closingUserId": "admin", "tags": "fp,closed"});
         let changes = field_changes(delta.as_object().unwrap(), None, true, true);
         assert_eq!(
-            Value::Object(changes),
+            serde_json::to_value(&changes).unwrap(),
             json!({"status": "Resolved", "classification": "FalsePositive", "determination": "Other", "tags": ["fp", "closed"]})
         );
         let delta = json!({"closeReason": "Duplicate", "closingUserId": "admin"});
         let changes = field_changes(delta.as_object().unwrap(), None, true, true);
         assert_eq!(
-            Value::Object(changes),
+            serde_json::to_value(&changes).unwrap(),
             json!({"status": "Resolved", "classification": "Unknown", "determination": "NotAvailable"})
         );
         let changes = field_changes(delta.as_object().unwrap(), None, true, false);
         assert!(
-            changes.is_empty(),
+            changes == IncidentChanges::default(),
             "without close_out closing changes nothing"
         );
         let reopened = json!({"closeReason": "", "closeNotes": "", "closingUserId": ""});
         let changes = field_changes(reopened.as_object().unwrap(), None, false, true);
-        assert_eq!(Value::Object(changes), json!({"status": "Active"}));
+        assert_eq!(
+            serde_json::to_value(&changes).unwrap(),
+            json!({"status": "Active"})
+        );
     }
 
     #[test]

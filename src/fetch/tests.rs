@@ -10,9 +10,11 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use super::source::{LEGACY_PAGE_SIZE, Page};
+use super::source::Page;
 use super::*;
+use crate::api::defender::MAX_PAGE as LEGACY_PAGE_SIZE;
 use crate::api::graph::MAX_PAGE as GRAPH_PAGE_SIZE;
+use crate::api::models::IncidentChanges;
 
 struct SimIncident {
     id: IncidentId,
@@ -189,7 +191,7 @@ impl IncidentSource for Sim {
     async fn update(
         &mut self,
         _: &IncidentId,
-        _: &Map<String, Value>,
+        _: &IncidentChanges,
         _: Duration,
     ) -> Result<RawIncident, ApiError> {
         unreachable!("fetch does not update incidents")
