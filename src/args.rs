@@ -11,6 +11,7 @@ use crate::api::incident_id::TEXT_IDS_NEED_GRAPH;
 use crate::config::ApiBackend;
 use crate::declaration::{ArgumentDeclaration, ArgumentType, CommandDeclaration};
 use crate::error::{ArgumentError, ShownValue};
+use crate::graph::enums::legacy_name_in;
 
 /// A validated argument value.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,13 +146,16 @@ fn convert(argument: &ArgumentDeclaration, value: &Value) -> Result<ArgValue, Ar
         let items = list_items(value).ok_or_else(|| {
             invalid("Expected a comma-separated list or a JSON array of values.".to_owned())
         })?;
-        for item in &items {
-            check_predefined(argument, item).map_err(|allowed| ArgumentError::Invalid {
-                name: argument.name.clone(),
-                value: ShownValue(item.clone()),
-                allowed,
-            })?;
-        }
+        let items = items
+            .into_iter()
+            .map(|item| {
+                check_predefined(argument, &item).map_err(|allowed| ArgumentError::Invalid {
+                    name: argument.name.clone(),
+                    value: ShownValue(item.clone()),
+                    allowed,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         return Ok(ArgValue::List(items));
     }
     let converted = match argument.kind {
@@ -190,8 +194,7 @@ fn convert(argument: &ArgumentDeclaration, value: &Value) -> Result<ArgValue, Ar
                 Value::Bool(b) => b.to_string(),
                 _ => return Err(invalid("Expected a single text value.".to_owned())),
             };
-            check_predefined(argument, &text).map_err(invalid)?;
-            ArgValue::Text(text)
+            ArgValue::Text(check_predefined(argument, &text).map_err(invalid)?)
         }
     };
     Ok(converted)
@@ -213,14 +216,21 @@ fn list_items(value: &Value) -> Option<Vec<String>> {
     Some(items.into_iter().filter(|i| !i.is_empty()).collect())
 }
 
-fn check_predefined(argument: &ArgumentDeclaration, text: &str) -> Result<(), String> {
-    if argument.predefined.is_empty() || argument.predefined.iter().any(|p| p == text) {
-        Ok(())
-    } else {
-        Err(format!(
+/// `text` as one of the argument's predefined values, if it has any. A value of one of
+/// Defender's enumerations (`status`, `classification`, `determination`) may come in any
+/// spelling Microsoft documented — Graph's metadata names, older names, portal labels — and
+/// reads as the declared (legacy) value it names.
+fn check_predefined(argument: &ArgumentDeclaration, text: &str) -> Result<String, String> {
+    let declared = |value: &str| argument.predefined.iter().any(|p| p == value);
+    if argument.predefined.is_empty() || declared(text) {
+        return Ok(text.to_owned());
+    }
+    match legacy_name_in(&argument.name, text).filter(|name| declared(name)) {
+        Some(name) => Ok(name.to_owned()),
+        None => Err(format!(
             "Allowed values: {}.",
             argument.predefined.join(", ")
-        ))
+        )),
     }
 }
 
@@ -267,16 +277,34 @@ mod tests {
             {"name": "status", "description": "x", "predefined": ["Active", "Resolved"], "auto": "PREDEFINED"},
             {"name": "limit", "description": "x", "type": "number"}
         ]));
-        let err = validate(&decl, &raw(json!({"status": "active"}))).unwrap_err();
+        let err = validate(&decl, &raw(json!({"status": "open"}))).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Invalid value for argument `status`: \"active\". Allowed values: Active, Resolved."
+            "Invalid value for argument `status`: \"open\". Allowed values: Active, Resolved."
         );
         let err = validate(&decl, &raw(json!({"limit": "ten"}))).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Invalid value for argument `limit`: \"ten\". Expected a whole number."
         );
+    }
+
+    #[test]
+    fn enumeration_values_read_as_the_declared_spelling() {
+        let decl = declaration(json!([
+            {"name": "status", "description": "x", "predefined": ["Active", "InProgress"], "auto": "PREDEFINED"},
+            {"name": "determination", "description": "x", "predefined": ["NotMalicious", "NoEnoughDataToValidate"]},
+            {"name": "kind", "description": "x", "predefined": ["Active"]}
+        ]));
+        let given = json!({"status": "inProgress", "determination": "insufficientData"});
+        let args = validate(&decl, &raw(given)).unwrap();
+        assert_eq!(args.text("status"), Some("InProgress"));
+        assert_eq!(args.text("determination"), Some("NoEnoughDataToValidate"));
+        let args = validate(&decl, &raw(json!({"determination": "Not malicious"}))).unwrap();
+        assert_eq!(args.text("determination"), Some("NotMalicious"));
+        // A member the argument does not declare, and an argument of no enumeration.
+        assert!(validate(&decl, &raw(json!({"status": "resolved"}))).is_err());
+        assert!(validate(&decl, &raw(json!({"kind": "active"}))).is_err());
     }
 
     #[test]

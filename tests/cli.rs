@@ -134,8 +134,8 @@ fn auth_reset_forgets_tokens_and_keeps_other_keys() {
 fn argument_errors_name_the_argument_the_value_and_what_is_allowed() {
     let cases = [
         (
-            json!({"command": "microsoft-365-defender-incidents-list", "args": {"status": "active"}}),
-            "Invalid value for argument `status`: \"active\". Allowed values: Active, InProgress, Resolved, Redirected.",
+            json!({"command": "microsoft-365-defender-incidents-list", "args": {"status": "open"}}),
+            "Invalid value for argument `status`: \"open\". Allowed values: Active, InProgress, Resolved, Redirected.",
         ),
         (
             json!({"command": "microsoft-365-defender-incidents-list", "args": {"limit": "lots"}}),
