@@ -4,7 +4,7 @@ use m365_defender::emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Harness, options, status_and_json};
+use super::{Harness, keys, options, status_and_json};
 
 #[tokio::test]
 async fn an_injected_status_answers_n_times_then_the_real_service_does() {
@@ -178,14 +178,8 @@ async fn the_request_log_has_the_recordings_shape_and_no_secrets() {
     );
     assert_eq!(sign_in["status"], 200);
     let api = &entries[1];
-    let keys: Vec<&str> = api
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(api),
         [
             "method",
             "path",

@@ -14,7 +14,7 @@ use m365_defender::graph::translate::incident_to_legacy;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Harness, options, status_and_json};
+use super::{Harness, keys, options, status_and_json};
 
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
@@ -110,15 +110,6 @@ async fn all_pages(
             None => return (incidents, sizes),
         }
     }
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 /// Graph's error body, with the request id in the body and the headers alike.

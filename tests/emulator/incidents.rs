@@ -6,7 +6,7 @@ use m365_defender::emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Harness, options, status_and_json};
+use super::{Harness, keys, options, status_and_json};
 
 async fn list(harness: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
     status_and_json(
@@ -32,23 +32,9 @@ async fn incidents_have_the_reference_shape() {
     let token = harness.app_token().await;
     let (status, page) = list(&harness, &token, "").await;
     assert_eq!(status, StatusCode::OK);
-    let top_keys: Vec<&str> = page
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(top_keys, ["@odata.context", "value", "@odata.nextLink"]);
+    assert_eq!(keys(&page), ["@odata.context", "value", "@odata.nextLink"]);
     assert_eq!(page["value"].as_array().unwrap().len(), 100);
 
-    let keys = |value: &Value| {
-        value
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-    };
     let with_devices = page["value"]
         .as_array()
         .unwrap()

@@ -148,3 +148,13 @@ pub(crate) async fn status_and_json(response: Response) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, body)
 }
+
+/// The keys of a JSON object, in the order the emulator wrote them.
+pub(crate) fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}

@@ -12,7 +12,7 @@ use m365_defender::emulator::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{DEFENDER_SCOPE, Harness, START, status_and_json};
+use super::{DEFENDER_SCOPE, Harness, START, keys, status_and_json};
 
 const XSOAR_APP_ID: &str = "9093c354-630a-47f1-b087-6768eb9427e6";
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -90,14 +90,8 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
     // The XSOAR integration redeems with the legacy field `code`; it works as `device_code` does.
     let (status, tokens) = poll(&harness, "code", device_code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let keys: Vec<&str> = tokens
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&tokens),
         [
             "token_type",
             "scope",
@@ -309,14 +303,8 @@ async fn client_secrets_are_checked() {
         .await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&body),
         ["token_type", "expires_in", "ext_expires_in", "access_token"]
     );
 
