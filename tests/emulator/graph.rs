@@ -14,7 +14,7 @@ use m365_defender::graph::translate::incident_to_legacy;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Harness, keys, options, status_and_json};
+use super::{Harness, LEGACY_ALERT_KEYS, LEGACY_INCIDENT_KEYS, keys, options, status_and_json};
 
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
@@ -1307,64 +1307,34 @@ async fn the_same_incident_reads_the_same_through_both_apis() {
     )
     .await;
     assert_eq!(incidents.len(), legacy.len());
+    // Alerts, their devices and their entities are compared one by one below; Graph's alert
+    // has no automated investigation.
+    let incident_fields: Vec<&str> = LEGACY_INCIDENT_KEYS
+        .into_iter()
+        .filter(|key| *key != "alerts")
+        .collect();
+    let alert_fields: Vec<&str> = LEGACY_ALERT_KEYS
+        .into_iter()
+        .filter(|key| {
+            !matches!(
+                *key,
+                "investigationId" | "investigationState" | "devices" | "entities"
+            )
+        })
+        .collect();
     let mut entities_seen = 0;
     for graph_incident in &incidents {
         let translated = incident_to_legacy(graph_incident).unwrap();
         let id = translated["incidentId"].as_u64().unwrap();
         let legacy = &legacy[&id];
         let what = format!("incident {id}");
-        assert_same(
-            legacy,
-            &translated,
-            &[
-                "incidentId",
-                "redirectIncidentId",
-                "incidentName",
-                "createdTime",
-                "lastUpdateTime",
-                "assignedTo",
-                "classification",
-                "determination",
-                "status",
-                "severity",
-                "tags",
-                "comments",
-            ],
-            &what,
-        );
+        assert_same(legacy, &translated, &incident_fields, &what);
         let legacy_alerts = legacy["alerts"].as_array().unwrap();
         let alerts = translated["alerts"].as_array().unwrap();
         assert_eq!(legacy_alerts.len(), alerts.len(), "{what}");
         for (legacy_alert, alert) in legacy_alerts.iter().zip(alerts) {
             let what = format!("{what}, alert {}", legacy_alert["alertId"]);
-            assert_same(
-                legacy_alert,
-                alert,
-                &[
-                    "alertId",
-                    "incidentId",
-                    "serviceSource",
-                    "creationTime",
-                    "lastUpdatedTime",
-                    "resolvedTime",
-                    "firstActivity",
-                    "lastActivity",
-                    "title",
-                    "description",
-                    "category",
-                    "status",
-                    "severity",
-                    "classification",
-                    "determination",
-                    "detectionSource",
-                    "detectorId",
-                    "assignedTo",
-                    "actorName",
-                    "threatFamilyName",
-                    "mitreTechniques",
-                ],
-                &what,
-            );
+            assert_same(legacy_alert, alert, &alert_fields, &what);
             let legacy_devices = legacy_alert["devices"].as_array().unwrap();
             let devices = alert["devices"].as_array().unwrap();
             assert_eq!(legacy_devices.len(), devices.len(), "{what}");

@@ -16,6 +16,53 @@ use serde_json::{Value, json};
 pub(crate) const START: &str = "2025-02-01T00:00:00Z";
 pub(crate) const DEFENDER_SCOPE: &str = "https://api.security.microsoft.com/.default";
 
+/// The keys, in order, of an incident of the Defender API
+/// (shared/reference/api/raw_incident.json).
+pub(crate) const LEGACY_INCIDENT_KEYS: [&str; 13] = [
+    "incidentId",
+    "redirectIncidentId",
+    "incidentName",
+    "createdTime",
+    "lastUpdateTime",
+    "assignedTo",
+    "classification",
+    "determination",
+    "status",
+    "severity",
+    "tags",
+    "comments",
+    "alerts",
+];
+
+/// The keys, in order, of an alert inside an incident of the Defender API.
+pub(crate) const LEGACY_ALERT_KEYS: [&str; 25] = [
+    "alertId",
+    "incidentId",
+    "serviceSource",
+    "creationTime",
+    "lastUpdatedTime",
+    "resolvedTime",
+    "firstActivity",
+    "lastActivity",
+    "title",
+    "description",
+    "category",
+    "status",
+    "severity",
+    "investigationId",
+    "investigationState",
+    "classification",
+    "determination",
+    "detectionSource",
+    "detectorId",
+    "assignedTo",
+    "actorName",
+    "threatFamilyName",
+    "mitreTechniques",
+    "devices",
+    "entities",
+];
+
 pub(crate) struct Harness {
     pub(crate) emulator: Emulator,
     pub(crate) client: Client,
