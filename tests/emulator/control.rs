@@ -70,15 +70,7 @@ async fn a_dropped_connection_gets_no_response() {
             .status(),
         StatusCode::OK
     );
-    let log: Value = harness
-        .client
-        .get(harness.url("/_emulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = harness.request_log().await;
     let dropped = log
         .as_array()
         .unwrap()
@@ -154,15 +146,7 @@ async fn the_request_log_has_the_recordings_shape_and_no_secrets() {
     let harness = Harness::start().await;
     let token = harness.app_token().await;
     harness.api_get(&token, "/api/incidents?%24top=5").await;
-    let log: Value = harness
-        .client
-        .get(harness.url("/_emulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = harness.request_log().await;
     let entries = log.as_array().unwrap();
     assert_eq!(entries.len(), 2);
     let sign_in = &entries[0];

@@ -154,14 +154,10 @@ async fn graph_tokens_carry_the_graph_audience_in_every_cloud() {
 
     // A managed identity gets Graph tokens from IMDS too.
     let response = harness
-        .client
-        .get(harness.url(
+        .imds_get(
             "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://graph.microsoft.com/",
-        ))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+        )
+        .await;
     let (_, body) = status_and_json(response).await;
     let token = body["access_token"].as_str().unwrap();
     let (status, _) = get(&harness, token, "/v1.0/security/incidents?$top=1").await;
@@ -1608,15 +1604,7 @@ async fn faults_throttling_and_the_request_log_cover_graph() {
     let (status, _) = get(&harness, &token, "/v1.0/security/incidents?$top=1").await;
     assert_eq!(status, StatusCode::OK);
 
-    let log: Value = harness
-        .client
-        .get(harness.url("/_emulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = harness.request_log().await;
     let graph_calls: Vec<&Value> = log
         .as_array()
         .unwrap()

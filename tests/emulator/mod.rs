@@ -98,6 +98,34 @@ impl Harness {
         format!("{}{path}", self.base)
     }
 
+    /// A GET with nothing added: no token, no extra header.
+    pub(crate) async fn plain_get(&self, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET to the instance metadata service, with the `Metadata` header it insists on.
+    pub(crate) async fn imds_get(&self, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .header("Metadata", "true")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The control API's log of the requests the emulator received.
+    pub(crate) async fn request_log(&self) -> Value {
+        self.plain_get("/_emulator/requests")
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn control(&self, path: &str, body: Value) -> Response {
         self.client
             .post(self.url(&format!("/_emulator{path}")))

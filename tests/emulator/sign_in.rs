@@ -180,12 +180,7 @@ async fn a_declined_or_expired_device_code_fails() {
 #[tokio::test]
 async fn the_device_login_page_shows_a_form_and_refuses_unknown_codes() {
     let harness = Harness::start().await;
-    let page = harness
-        .client
-        .get(harness.url("/devicelogin?otc=ABC"))
-        .send()
-        .await
-        .unwrap();
+    let page = harness.plain_get("/devicelogin?otc=ABC").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"name="user_code" value="ABC""#), "{html}");
@@ -374,12 +369,7 @@ async fn an_app_without_defender_permissions_gets_403() {
 #[tokio::test]
 async fn missing_unknown_and_foreign_tokens_get_401() {
     let harness = Harness::start().await;
-    let missing = harness
-        .client
-        .get(harness.url("/api/incidents"))
-        .send()
-        .await
-        .unwrap();
+    let missing = harness.plain_get("/api/incidents").await;
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     let unknown = harness
@@ -389,12 +379,8 @@ async fn missing_unknown_and_foreign_tokens_get_401() {
 
     // A token for Azure Resource Manager is not one for the Defender API.
     let foreign = harness
-        .client
-        .get(harness.url("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/"))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+        .imds_get("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/")
+        .await;
     let (_, body) = status_and_json(foreign).await;
     let (status, body) = status_and_json(
         harness
@@ -409,18 +395,12 @@ async fn missing_unknown_and_foreign_tokens_get_401() {
 async fn imds_needs_the_metadata_header_and_knows_its_identities() {
     let harness = Harness::start().await;
     let path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fapi.security.microsoft.com";
-    let without = harness.client.get(harness.url(path)).send().await.unwrap();
+    let without = harness.plain_get(path).await;
     let (status, body) = status_and_json(without).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
 
-    let system = harness
-        .client
-        .get(harness.url(path))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let system = harness.imds_get(path).await;
     let (status, body) = status_and_json(system).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["expires_in"], "3600");
@@ -436,25 +416,13 @@ async fn imds_needs_the_metadata_header_and_knows_its_identities() {
     assert_eq!(incidents.status(), StatusCode::OK);
 
     let user_assigned = format!("{path}&client_id={DEMO_MANAGED_IDENTITY_CLIENT_ID}");
-    let response = harness
-        .client
-        .get(harness.url(&user_assigned))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let response = harness.imds_get(&user_assigned).await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["client_id"], DEMO_MANAGED_IDENTITY_CLIENT_ID);
 
     let unknown = format!("{path}&client_id=00000000-0000-0000-0000-00000000beef");
-    let response = harness
-        .client
-        .get(harness.url(&unknown))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let response = harness.imds_get(&unknown).await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error_description"], "Identity not found");
