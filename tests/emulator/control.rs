@@ -21,13 +21,7 @@ async fn an_injected_status_answers_n_times_then_the_real_service_does() {
         let (_, body) = status_and_json(response).await;
         assert_eq!(body["error"]["code"], "TooManyRequests");
     }
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
 
     harness
         .control(
@@ -63,13 +57,7 @@ async fn a_dropped_connection_gets_no_response() {
         .await
         .expect_err("the connection is closed without a response");
     assert!(!error.is_status(), "{error}");
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
     let log = harness.request_log().await;
     let dropped = log
         .as_array()
@@ -109,35 +97,20 @@ async fn throttling_answers_429_with_retry_after_until_the_minute_passes() {
     let token = harness.app_token().await;
     harness.freeze_clock().await;
     for call in 0..50 {
-        let status = harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status();
+        let status = harness.list_one_status(&token).await;
         assert_eq!(status, StatusCode::OK, "call {call}");
     }
     let throttled = harness.api_get(&token, "/api/incidents?$top=1").await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.headers()["retry-after"], "60");
     harness.advance_clock(60).await;
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
 
     harness
         .control("/throttling", json!({"enabled": false}))
         .await;
     for _ in 0..60 {
-        assert_eq!(
-            harness
-                .api_get(&token, "/api/incidents?$top=1")
-                .await
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
     }
 }
 

@@ -194,6 +194,11 @@ impl Harness {
             .unwrap()
     }
 
+    /// The status the Defender API answers a listing of one incident with, for `token`.
+    pub(crate) async fn list_one_status(&self, token: &str) -> StatusCode {
+        self.api_get(token, "/api/incidents?$top=1").await.status()
+    }
+
     pub(crate) async fn api_patch(&self, token: &str, path: &str, body: Value) -> Response {
         self.client
             .patch(self.url(path))

@@ -104,13 +104,8 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 3600);
 
-    let incidents = harness
-        .api_get(
-            tokens["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(incidents.status(), StatusCode::OK);
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     harness.advance_clock(5).await;
     let (status, body) = poll(&harness, "device_code", device_code).await;
@@ -247,13 +242,8 @@ async fn access_tokens_expire_and_refresh_tokens_rotate() {
     let (status, renewed) = refresh(&harness, first_refresh).await;
     assert_eq!(status, StatusCode::OK, "{renewed}");
     assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
-    let fresh = harness
-        .api_get(
-            renewed["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(fresh.status(), StatusCode::OK);
+    let renewed_token = renewed["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(renewed_token).await, StatusCode::OK);
 
     let (status, body) = refresh(&harness, first_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -407,13 +397,8 @@ async fn imds_needs_the_metadata_header_and_knows_its_identities() {
     assert!(body["expires_on"].is_string());
     assert_eq!(body["resource"], "https://api.security.microsoft.com");
     assert_eq!(body["token_type"], "Bearer");
-    let incidents = harness
-        .api_get(
-            body["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(incidents.status(), StatusCode::OK);
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     let user_assigned = format!("{path}&client_id={DEMO_MANAGED_IDENTITY_CLIENT_ID}");
     let response = harness.imds_get(&user_assigned).await;
@@ -489,16 +474,8 @@ async fn certificate_assertions_are_verified() {
     let good = Assertion::valid(&harness).sign();
     let (status, body) = redeem_assertion(&harness, &good).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        harness
-            .api_get(
-                body["access_token"].as_str().unwrap(),
-                "/api/incidents?$top=1"
-            )
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     let (status, body) = redeem_assertion(&harness, &good).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed jti");
