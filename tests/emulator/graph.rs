@@ -14,11 +14,13 @@ use m365_defender::graph::translate::incident_to_legacy;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Harness, LEGACY_ALERT_KEYS, LEGACY_INCIDENT_KEYS, keys, options, status_and_json};
+use super::{
+    DEVICE_CODE_GRANT, Harness, LEGACY_ALERT_KEYS, LEGACY_INCIDENT_KEYS, keys, options,
+    status_and_json,
+};
 
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
-const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A client-credentials token of `client_id` for `scope`.
 async fn app_token_for(harness: &Harness, client_id: &str, secret: &str, scope: &str) -> String {
@@ -261,15 +263,7 @@ async fn an_app_without_graph_permissions_gets_403() {
 /// Signs a user in with the device code flow for `scope`; returns the token response.
 async fn device_code_sign_in(harness: &Harness, scope: &str) -> Value {
     harness.freeze_clock().await;
-    let response = harness
-        .client
-        .post(harness.url("/organizations/oauth2/v2.0/devicecode"))
-        .form(&[("client_id", DEMO_CLIENT_ID), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    let (status, started) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let started = harness.start_device_code(DEMO_CLIENT_ID, scope).await;
     let approval = harness
         .control("/devicelogin", json!({"user_code": started["user_code"]}))
         .await;

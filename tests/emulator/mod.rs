@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 pub(crate) const START: &str = "2025-02-01T00:00:00Z";
 pub(crate) const DEFENDER_SCOPE: &str = "https://api.security.microsoft.com/.default";
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// The keys, in order, of an incident of the Defender API
 /// (shared/reference/api/raw_incident.json).
@@ -160,6 +161,21 @@ impl Harness {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Starts a device code sign-in of the app `client_id` for `scope`; returns Entra's answer,
+    /// which holds the user code and the device code.
+    pub(crate) async fn start_device_code(&self, client_id: &str, scope: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/organizations/oauth2/v2.0/devicecode"))
+            .form(&[("client_id", client_id), ("scope", scope)])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
     }
 
     pub(crate) async fn client_credentials_token(&self, client_id: &str, secret: &str) -> Response {

@@ -12,23 +12,9 @@ use m365_defender::emulator::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{DEFENDER_SCOPE, Harness, START, keys, status_and_json};
+use super::{DEFENDER_SCOPE, DEVICE_CODE_GRANT, Harness, START, keys, status_and_json};
 
 const XSOAR_APP_ID: &str = "9093c354-630a-47f1-b087-6768eb9427e6";
-const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-async fn start_device_code(harness: &Harness, scope: &str) -> Value {
-    let response = harness
-        .client
-        .post(harness.url("/organizations/oauth2/v2.0/devicecode"))
-        .form(&[("client_id", XSOAR_APP_ID), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
 
 async fn poll(harness: &Harness, field: &str, device_code: &str) -> (StatusCode, Value) {
     let response = harness
@@ -61,7 +47,9 @@ fn assert_entra_error(body: &Value, error: &str, code: u64) {
 async fn device_code_flow_pending_then_approved_then_tokens() {
     let harness = Harness::start().await;
     harness.freeze_clock().await;
-    let started = start_device_code(&harness, &format!("offline_access {DEFENDER_SCOPE}")).await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, &format!("offline_access {DEFENDER_SCOPE}"))
+        .await;
     assert_eq!(started["expires_in"], 900);
     assert_eq!(started["interval"], 5);
     assert_eq!(started["verification_uri"], harness.url("/devicelogin"));
@@ -116,7 +104,9 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
 #[tokio::test]
 async fn device_code_without_offline_access_gets_no_refresh_token() {
     let harness = Harness::start().await;
-    let started = start_device_code(&harness, "https://security.microsoft.com/mtp/.default").await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, "https://security.microsoft.com/mtp/.default")
+        .await;
     harness
         .control("/devicelogin", json!({"user_code": started["user_code"]}))
         .await;
@@ -133,7 +123,9 @@ async fn device_code_without_offline_access_gets_no_refresh_token() {
 #[tokio::test]
 async fn a_declined_or_expired_device_code_fails() {
     let harness = Harness::start().await;
-    let declined = start_device_code(&harness, DEFENDER_SCOPE).await;
+    let declined = harness
+        .start_device_code(XSOAR_APP_ID, DEFENDER_SCOPE)
+        .await;
     // Through the sign-in page, as a person would.
     let page = harness
         .client
@@ -156,7 +148,9 @@ async fn a_declined_or_expired_device_code_fails() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_entra_error(&body, "authorization_declined", 70000);
 
-    let expired = start_device_code(&harness, DEFENDER_SCOPE).await;
+    let expired = harness
+        .start_device_code(XSOAR_APP_ID, DEFENDER_SCOPE)
+        .await;
     harness.advance_clock(901).await;
     let (status, body) = poll(
         &harness,
@@ -196,7 +190,9 @@ async fn the_device_login_page_shows_a_form_and_refuses_unknown_codes() {
 }
 
 async fn signed_in(harness: &Harness) -> Value {
-    let started = start_device_code(harness, &format!("offline_access {DEFENDER_SCOPE}")).await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, &format!("offline_access {DEFENDER_SCOPE}"))
+        .await;
     harness
         .control(
             "/devicelogin",
