@@ -25,15 +25,7 @@ const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-me
 /// A client-credentials token of `client_id` for `scope`.
 async fn app_token_for(harness: &Harness, client_id: &str, secret: &str, scope: &str) -> String {
     let response = harness
-        .token_request(
-            DEMO_TENANT_ID,
-            &[
-                ("client_id", client_id),
-                ("client_secret", secret),
-                ("grant_type", "client_credentials"),
-                ("scope", scope),
-            ],
-        )
+        .client_credentials_token_for(client_id, secret, scope)
         .await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -178,14 +178,26 @@ impl Harness {
         body
     }
 
+    /// A client credentials token request of `client_id` for the Defender API.
     pub(crate) async fn client_credentials_token(&self, client_id: &str, secret: &str) -> Response {
+        self.client_credentials_token_for(client_id, secret, DEFENDER_SCOPE)
+            .await
+    }
+
+    /// A client credentials token request of `client_id` for `scope`.
+    pub(crate) async fn client_credentials_token_for(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> Response {
         self.token_request(
             DEMO_TENANT_ID,
             &[
                 ("client_id", client_id),
                 ("client_secret", secret),
                 ("grant_type", "client_credentials"),
-                ("scope", DEFENDER_SCOPE),
+                ("scope", scope),
             ],
         )
         .await

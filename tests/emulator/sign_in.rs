@@ -320,15 +320,7 @@ async fn client_secrets_are_checked() {
     assert_entra_error(&body, "invalid_request", 90002);
 
     let response = harness
-        .token_request(
-            DEMO_TENANT_ID,
-            &[
-                ("client_id", DEMO_CLIENT_ID),
-                ("client_secret", "x"),
-                ("grant_type", "client_credentials"),
-                ("scope", "https://unknown.example/.default"),
-            ],
-        )
+        .client_credentials_token_for(DEMO_CLIENT_ID, "x", "https://unknown.example/.default")
         .await;
     let (_, body) = status_and_json(response).await;
     assert_entra_error(&body, "invalid_resource", 500011);
