@@ -76,12 +76,7 @@ fn refresh_tokens_rotate_and_a_failed_refresh_hands_the_context_back_unchanged()
     let stale = run(&json!({
         "command": "microsoft-365-defender-auth-test", "params": params, "integration_context": context
     }));
-    assert_eq!(stale.code, 1);
-    assert!(
-        stale.message().contains("invalid_grant"),
-        "{}",
-        stale.message()
-    );
+    stale.assert_failed(1, "invalid_grant");
     assert_eq!(stale.document["integration_context"], context);
 }
 

@@ -29,6 +29,13 @@ impl Run {
             .as_str()
             .unwrap_or_default()
     }
+
+    /// Fails the test unless the run exited with `code` and its message contains `fragment`.
+    #[track_caller]
+    pub fn assert_failed(&self, code: i32, fragment: &str) {
+        assert_eq!(self.code, code, "{}", self.message());
+        assert!(self.message().contains(fragment), "{}", self.message());
+    }
 }
 
 /// Runs `m365-defender` with `flags`, feeding `stdin`, and checks the output document.

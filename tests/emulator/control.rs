@@ -4,7 +4,7 @@ use m365_defender::emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Harness, options, status_and_json};
+use super::{Harness, keys, options, status_and_json};
 
 #[tokio::test]
 async fn an_injected_status_answers_n_times_then_the_real_service_does() {
@@ -21,13 +21,7 @@ async fn an_injected_status_answers_n_times_then_the_real_service_does() {
         let (_, body) = status_and_json(response).await;
         assert_eq!(body["error"]["code"], "TooManyRequests");
     }
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
 
     harness
         .control(
@@ -63,22 +57,8 @@ async fn a_dropped_connection_gets_no_response() {
         .await
         .expect_err("the connection is closed without a response");
     assert!(!error.is_status(), "{error}");
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let log: Value = harness
-        .client
-        .get(harness.url("/_emulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
+    let log = harness.request_log().await;
     let dropped = log
         .as_array()
         .unwrap()
@@ -117,35 +97,20 @@ async fn throttling_answers_429_with_retry_after_until_the_minute_passes() {
     let token = harness.app_token().await;
     harness.freeze_clock().await;
     for call in 0..50 {
-        let status = harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status();
+        let status = harness.list_one_status(&token).await;
         assert_eq!(status, StatusCode::OK, "call {call}");
     }
     let throttled = harness.api_get(&token, "/api/incidents?$top=1").await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.headers()["retry-after"], "60");
     harness.advance_clock(60).await;
-    assert_eq!(
-        harness
-            .api_get(&token, "/api/incidents?$top=1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
 
     harness
         .control("/throttling", json!({"enabled": false}))
         .await;
     for _ in 0..60 {
-        assert_eq!(
-            harness
-                .api_get(&token, "/api/incidents?$top=1")
-                .await
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(harness.list_one_status(&token).await, StatusCode::OK);
     }
 }
 
@@ -154,15 +119,7 @@ async fn the_request_log_has_the_recordings_shape_and_no_secrets() {
     let harness = Harness::start().await;
     let token = harness.app_token().await;
     harness.api_get(&token, "/api/incidents?%24top=5").await;
-    let log: Value = harness
-        .client
-        .get(harness.url("/_emulator/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = harness.request_log().await;
     let entries = log.as_array().unwrap();
     assert_eq!(entries.len(), 2);
     let sign_in = &entries[0];
@@ -178,14 +135,8 @@ async fn the_request_log_has_the_recordings_shape_and_no_secrets() {
     );
     assert_eq!(sign_in["status"], 200);
     let api = &entries[1];
-    let keys: Vec<&str> = api
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(api),
         [
             "method",
             "path",

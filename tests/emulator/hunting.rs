@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{Harness, status_and_json};
+use super::{Harness, keys, status_and_json};
 
 async fn hunt(harness: &Harness, token: &str, query: &str) -> Value {
     let (status, body) = status_and_json(harness.hunt(token, query).await).await;
@@ -26,13 +26,7 @@ async fn answers_with_stats_schema_and_results() {
         "AlertInfo | where Severity != \"Informational\"| limit 3 ",
     )
     .await;
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, ["Stats", "Schema", "Results"]);
+    assert_eq!(keys(&body), ["Stats", "Schema", "Results"]);
     assert!(body["Stats"]["ExecutionTime"].is_number());
     assert_eq!(
         body["Schema"][0],
@@ -41,14 +35,8 @@ async fn answers_with_stats_schema_and_results() {
     let rows = results(&body);
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|row| row["Severity"] != "Informational"));
-    let columns: Vec<&str> = rows[0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        columns,
+        keys(&rows[0]),
         [
             "Timestamp",
             "AlertId",

@@ -6,7 +6,7 @@ use m365_defender::emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Harness, options, status_and_json};
+use super::{Harness, LEGACY_ALERT_KEYS, LEGACY_INCIDENT_KEYS, keys, options, status_and_json};
 
 async fn list(harness: &Harness, token: &str, query: &str) -> (StatusCode, Value) {
     status_and_json(
@@ -32,23 +32,9 @@ async fn incidents_have_the_reference_shape() {
     let token = harness.app_token().await;
     let (status, page) = list(&harness, &token, "").await;
     assert_eq!(status, StatusCode::OK);
-    let top_keys: Vec<&str> = page
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(top_keys, ["@odata.context", "value", "@odata.nextLink"]);
+    assert_eq!(keys(&page), ["@odata.context", "value", "@odata.nextLink"]);
     assert_eq!(page["value"].as_array().unwrap().len(), 100);
 
-    let keys = |value: &Value| {
-        value
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-    };
     let with_devices = page["value"]
         .as_array()
         .unwrap()
@@ -56,55 +42,8 @@ async fn incidents_have_the_reference_shape() {
         .flat_map(|incident| incident["alerts"].as_array().unwrap())
         .find(|alert| !alert["devices"].as_array().unwrap().is_empty())
         .expect("an alert with a device");
-    // The keys, in order, of shared/reference/api/raw_incident.json.
-    assert_eq!(
-        keys(&page["value"][0]),
-        [
-            "incidentId",
-            "redirectIncidentId",
-            "incidentName",
-            "createdTime",
-            "lastUpdateTime",
-            "assignedTo",
-            "classification",
-            "determination",
-            "status",
-            "severity",
-            "tags",
-            "comments",
-            "alerts"
-        ]
-    );
-    assert_eq!(
-        keys(with_devices),
-        [
-            "alertId",
-            "incidentId",
-            "serviceSource",
-            "creationTime",
-            "lastUpdatedTime",
-            "resolvedTime",
-            "firstActivity",
-            "lastActivity",
-            "title",
-            "description",
-            "category",
-            "status",
-            "severity",
-            "investigationId",
-            "investigationState",
-            "classification",
-            "determination",
-            "detectionSource",
-            "detectorId",
-            "assignedTo",
-            "actorName",
-            "threatFamilyName",
-            "mitreTechniques",
-            "devices",
-            "entities"
-        ]
-    );
+    assert_eq!(keys(&page["value"][0]), LEGACY_INCIDENT_KEYS);
+    assert_eq!(keys(with_devices), LEGACY_ALERT_KEYS);
     assert_eq!(
         keys(&with_devices["devices"][0]),
         [

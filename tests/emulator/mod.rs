@@ -15,6 +15,54 @@ use serde_json::{Value, json};
 
 pub(crate) const START: &str = "2025-02-01T00:00:00Z";
 pub(crate) const DEFENDER_SCOPE: &str = "https://api.security.microsoft.com/.default";
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The keys, in order, of an incident of the Defender API
+/// (shared/reference/api/raw_incident.json).
+pub(crate) const LEGACY_INCIDENT_KEYS: [&str; 13] = [
+    "incidentId",
+    "redirectIncidentId",
+    "incidentName",
+    "createdTime",
+    "lastUpdateTime",
+    "assignedTo",
+    "classification",
+    "determination",
+    "status",
+    "severity",
+    "tags",
+    "comments",
+    "alerts",
+];
+
+/// The keys, in order, of an alert inside an incident of the Defender API.
+pub(crate) const LEGACY_ALERT_KEYS: [&str; 25] = [
+    "alertId",
+    "incidentId",
+    "serviceSource",
+    "creationTime",
+    "lastUpdatedTime",
+    "resolvedTime",
+    "firstActivity",
+    "lastActivity",
+    "title",
+    "description",
+    "category",
+    "status",
+    "severity",
+    "investigationId",
+    "investigationState",
+    "classification",
+    "determination",
+    "detectionSource",
+    "detectorId",
+    "assignedTo",
+    "actorName",
+    "threatFamilyName",
+    "mitreTechniques",
+    "devices",
+    "entities",
+];
 
 pub(crate) struct Harness {
     pub(crate) emulator: Emulator,
@@ -49,6 +97,34 @@ impl Harness {
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A GET with nothing added: no token, no extra header.
+    pub(crate) async fn plain_get(&self, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET to the instance metadata service, with the `Metadata` header it insists on.
+    pub(crate) async fn imds_get(&self, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .header("Metadata", "true")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The control API's log of the requests the emulator received.
+    pub(crate) async fn request_log(&self) -> Value {
+        self.plain_get("/_emulator/requests")
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn control(&self, path: &str, body: Value) -> Response {
@@ -87,14 +163,41 @@ impl Harness {
             .unwrap()
     }
 
+    /// Starts a device code sign-in of the app `client_id` for `scope`; returns Entra's answer,
+    /// which holds the user code and the device code.
+    pub(crate) async fn start_device_code(&self, client_id: &str, scope: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/organizations/oauth2/v2.0/devicecode"))
+            .form(&[("client_id", client_id), ("scope", scope)])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A client credentials token request of `client_id` for the Defender API.
     pub(crate) async fn client_credentials_token(&self, client_id: &str, secret: &str) -> Response {
+        self.client_credentials_token_for(client_id, secret, DEFENDER_SCOPE)
+            .await
+    }
+
+    /// A client credentials token request of `client_id` for `scope`.
+    pub(crate) async fn client_credentials_token_for(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> Response {
         self.token_request(
             DEMO_TENANT_ID,
             &[
                 ("client_id", client_id),
                 ("client_secret", secret),
                 ("grant_type", "client_credentials"),
-                ("scope", DEFENDER_SCOPE),
+                ("scope", scope),
             ],
         )
         .await
@@ -117,6 +220,11 @@ impl Harness {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The status the Defender API answers a listing of one incident with, for `token`.
+    pub(crate) async fn list_one_status(&self, token: &str) -> StatusCode {
+        self.api_get(token, "/api/incidents?$top=1").await.status()
     }
 
     pub(crate) async fn api_patch(&self, token: &str, path: &str, body: Value) -> Response {
@@ -147,4 +255,14 @@ pub(crate) async fn status_and_json(response: Response) -> (StatusCode, Value) {
     let body =
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, body)
+}
+
+/// The keys of a JSON object, in the order the emulator wrote them.
+pub(crate) fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
 }

@@ -12,23 +12,9 @@ use m365_defender::emulator::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{DEFENDER_SCOPE, Harness, START, status_and_json};
+use super::{DEFENDER_SCOPE, DEVICE_CODE_GRANT, Harness, START, keys, status_and_json};
 
 const XSOAR_APP_ID: &str = "9093c354-630a-47f1-b087-6768eb9427e6";
-const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-async fn start_device_code(harness: &Harness, scope: &str) -> Value {
-    let response = harness
-        .client
-        .post(harness.url("/organizations/oauth2/v2.0/devicecode"))
-        .form(&[("client_id", XSOAR_APP_ID), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
 
 async fn poll(harness: &Harness, field: &str, device_code: &str) -> (StatusCode, Value) {
     let response = harness
@@ -61,7 +47,9 @@ fn assert_entra_error(body: &Value, error: &str, code: u64) {
 async fn device_code_flow_pending_then_approved_then_tokens() {
     let harness = Harness::start().await;
     harness.freeze_clock().await;
-    let started = start_device_code(&harness, &format!("offline_access {DEFENDER_SCOPE}")).await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, &format!("offline_access {DEFENDER_SCOPE}"))
+        .await;
     assert_eq!(started["expires_in"], 900);
     assert_eq!(started["interval"], 5);
     assert_eq!(started["verification_uri"], harness.url("/devicelogin"));
@@ -90,14 +78,8 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
     // The XSOAR integration redeems with the legacy field `code`; it works as `device_code` does.
     let (status, tokens) = poll(&harness, "code", device_code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let keys: Vec<&str> = tokens
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&tokens),
         [
             "token_type",
             "scope",
@@ -110,13 +92,8 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 3600);
 
-    let incidents = harness
-        .api_get(
-            tokens["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(incidents.status(), StatusCode::OK);
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     harness.advance_clock(5).await;
     let (status, body) = poll(&harness, "device_code", device_code).await;
@@ -127,7 +104,9 @@ async fn device_code_flow_pending_then_approved_then_tokens() {
 #[tokio::test]
 async fn device_code_without_offline_access_gets_no_refresh_token() {
     let harness = Harness::start().await;
-    let started = start_device_code(&harness, "https://security.microsoft.com/mtp/.default").await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, "https://security.microsoft.com/mtp/.default")
+        .await;
     harness
         .control("/devicelogin", json!({"user_code": started["user_code"]}))
         .await;
@@ -144,7 +123,9 @@ async fn device_code_without_offline_access_gets_no_refresh_token() {
 #[tokio::test]
 async fn a_declined_or_expired_device_code_fails() {
     let harness = Harness::start().await;
-    let declined = start_device_code(&harness, DEFENDER_SCOPE).await;
+    let declined = harness
+        .start_device_code(XSOAR_APP_ID, DEFENDER_SCOPE)
+        .await;
     // Through the sign-in page, as a person would.
     let page = harness
         .client
@@ -167,7 +148,9 @@ async fn a_declined_or_expired_device_code_fails() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_entra_error(&body, "authorization_declined", 70000);
 
-    let expired = start_device_code(&harness, DEFENDER_SCOPE).await;
+    let expired = harness
+        .start_device_code(XSOAR_APP_ID, DEFENDER_SCOPE)
+        .await;
     harness.advance_clock(901).await;
     let (status, body) = poll(
         &harness,
@@ -186,12 +169,7 @@ async fn a_declined_or_expired_device_code_fails() {
 #[tokio::test]
 async fn the_device_login_page_shows_a_form_and_refuses_unknown_codes() {
     let harness = Harness::start().await;
-    let page = harness
-        .client
-        .get(harness.url("/devicelogin?otc=ABC"))
-        .send()
-        .await
-        .unwrap();
+    let page = harness.plain_get("/devicelogin?otc=ABC").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"name="user_code" value="ABC""#), "{html}");
@@ -212,7 +190,9 @@ async fn the_device_login_page_shows_a_form_and_refuses_unknown_codes() {
 }
 
 async fn signed_in(harness: &Harness) -> Value {
-    let started = start_device_code(harness, &format!("offline_access {DEFENDER_SCOPE}")).await;
+    let started = harness
+        .start_device_code(XSOAR_APP_ID, &format!("offline_access {DEFENDER_SCOPE}"))
+        .await;
     harness
         .control(
             "/devicelogin",
@@ -258,13 +238,8 @@ async fn access_tokens_expire_and_refresh_tokens_rotate() {
     let (status, renewed) = refresh(&harness, first_refresh).await;
     assert_eq!(status, StatusCode::OK, "{renewed}");
     assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
-    let fresh = harness
-        .api_get(
-            renewed["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(fresh.status(), StatusCode::OK);
+    let renewed_token = renewed["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(renewed_token).await, StatusCode::OK);
 
     let (status, body) = refresh(&harness, first_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -309,14 +284,8 @@ async fn client_secrets_are_checked() {
         .await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&body),
         ["token_type", "expires_in", "ext_expires_in", "access_token"]
     );
 
@@ -351,15 +320,7 @@ async fn client_secrets_are_checked() {
     assert_entra_error(&body, "invalid_request", 90002);
 
     let response = harness
-        .token_request(
-            DEMO_TENANT_ID,
-            &[
-                ("client_id", DEMO_CLIENT_ID),
-                ("client_secret", "x"),
-                ("grant_type", "client_credentials"),
-                ("scope", "https://unknown.example/.default"),
-            ],
-        )
+        .client_credentials_token_for(DEMO_CLIENT_ID, "x", "https://unknown.example/.default")
         .await;
     let (_, body) = status_and_json(response).await;
     assert_entra_error(&body, "invalid_resource", 500011);
@@ -386,12 +347,7 @@ async fn an_app_without_defender_permissions_gets_403() {
 #[tokio::test]
 async fn missing_unknown_and_foreign_tokens_get_401() {
     let harness = Harness::start().await;
-    let missing = harness
-        .client
-        .get(harness.url("/api/incidents"))
-        .send()
-        .await
-        .unwrap();
+    let missing = harness.plain_get("/api/incidents").await;
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     let unknown = harness
@@ -401,12 +357,8 @@ async fn missing_unknown_and_foreign_tokens_get_401() {
 
     // A token for Azure Resource Manager is not one for the Defender API.
     let foreign = harness
-        .client
-        .get(harness.url("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/"))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+        .imds_get("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/")
+        .await;
     let (_, body) = status_and_json(foreign).await;
     let (status, body) = status_and_json(
         harness
@@ -421,52 +373,29 @@ async fn missing_unknown_and_foreign_tokens_get_401() {
 async fn imds_needs_the_metadata_header_and_knows_its_identities() {
     let harness = Harness::start().await;
     let path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fapi.security.microsoft.com";
-    let without = harness.client.get(harness.url(path)).send().await.unwrap();
+    let without = harness.plain_get(path).await;
     let (status, body) = status_and_json(without).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
 
-    let system = harness
-        .client
-        .get(harness.url(path))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let system = harness.imds_get(path).await;
     let (status, body) = status_and_json(system).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["expires_in"], "3600");
     assert!(body["expires_on"].is_string());
     assert_eq!(body["resource"], "https://api.security.microsoft.com");
     assert_eq!(body["token_type"], "Bearer");
-    let incidents = harness
-        .api_get(
-            body["access_token"].as_str().unwrap(),
-            "/api/incidents?$top=1",
-        )
-        .await;
-    assert_eq!(incidents.status(), StatusCode::OK);
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     let user_assigned = format!("{path}&client_id={DEMO_MANAGED_IDENTITY_CLIENT_ID}");
-    let response = harness
-        .client
-        .get(harness.url(&user_assigned))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let response = harness.imds_get(&user_assigned).await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["client_id"], DEMO_MANAGED_IDENTITY_CLIENT_ID);
 
     let unknown = format!("{path}&client_id=00000000-0000-0000-0000-00000000beef");
-    let response = harness
-        .client
-        .get(harness.url(&unknown))
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
+    let response = harness.imds_get(&unknown).await;
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error_description"], "Identity not found");
@@ -533,16 +462,8 @@ async fn certificate_assertions_are_verified() {
     let good = Assertion::valid(&harness).sign();
     let (status, body) = redeem_assertion(&harness, &good).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        harness
-            .api_get(
-                body["access_token"].as_str().unwrap(),
-                "/api/incidents?$top=1"
-            )
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(harness.list_one_status(token).await, StatusCode::OK);
 
     let (status, body) = redeem_assertion(&harness, &good).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a replayed jti");
