@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::IncidentId;
+use crate::graph::enums::{Classification, GraphEnum};
 
 /// A field the API may send with a value, as `null`, or not at all. XSOAR's readable output
 /// tells the last two apart (`assignedTo` missing reads "Unassigned", `null` reads empty).
@@ -230,50 +231,43 @@ pub struct IncidentChanges {
     pub comment: Option<String>,
 }
 
-/// Which determinations go with which classification, from the update API's documentation
-/// (<https://learn.microsoft.com/defender-xdr/api-update-incidents>); the API refuses other pairs.
-const VERDICTS: [(&str, &[&str]); 4] = [
-    (
-        "TruePositive",
-        &[
-            "MultiStagedAttack",
-            "MaliciousUserActivity",
-            "Malware",
-            "Phishing",
-            "CompromisedAccount",
-            "UnwantedSoftware",
-            "Other",
-        ],
-    ),
-    (
-        "InformationalExpectedActivity",
-        &[
-            "SecurityTesting",
-            "LineOfBusinessApplication",
-            "ConfirmedActivity",
-            "Other",
-        ],
-    ),
-    (
-        "FalsePositive",
-        &["NotMalicious", "NoEnoughDataToValidate", "Other"],
-    ),
-    ("Unknown", &["NotAvailable"]),
+/// The classifications a user can give, in the order messages list them. Which determinations
+/// go with each is [`Classification::determinations`]; the API refuses other pairs.
+const CLASSIFICATIONS: [Classification; 4] = [
+    Classification::TruePositive,
+    Classification::InformationalExpectedActivity,
+    Classification::FalsePositive,
+    Classification::Unknown,
 ];
 
-/// The determinations allowed with `classification`; none for an unknown classification.
-pub fn allowed_determinations(classification: &str) -> Option<&'static [&'static str]> {
-    VERDICTS
+/// The determinations allowed with `classification` (legacy names); none for an unknown
+/// classification.
+pub fn allowed_determinations(classification: &str) -> Option<Vec<&'static str>> {
+    CLASSIFICATIONS
         .iter()
-        .find(|(name, _)| *name == classification)
-        .map(|(_, allowed)| *allowed)
+        .find(|known| known.legacy_name() == classification)
+        .map(|known| legacy_determinations(*known))
+}
+
+fn legacy_determinations(classification: Classification) -> Vec<&'static str> {
+    classification
+        .determinations()
+        .iter()
+        .map(|determination| determination.legacy_name())
+        .collect()
 }
 
 /// The whole table, for messages: `TruePositive: MultiStagedAttack, …; Unknown: NotAvailable`.
 pub fn verdict_table() -> String {
-    VERDICTS
+    CLASSIFICATIONS
         .iter()
-        .map(|(classification, allowed)| format!("{classification}: {}", allowed.join(", ")))
+        .map(|classification| {
+            format!(
+                "{}: {}",
+                classification.legacy_name(),
+                legacy_determinations(*classification).join(", ")
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
