@@ -59,16 +59,9 @@ impl Clock {
 /// Formats a time the way the Defender API does: UTC, up to seven fractional digits (.NET ticks)
 /// with trailing zeros dropped, e.g. `2020-09-06T14:46:57.0733333Z`, `2020-09-06T14:46:57.29Z`,
 /// `2020-09-04T05:22:59Z` (see the examples in
-/// <https://learn.microsoft.com/defender-xdr/api-list-incidents>).
-pub(crate) fn format_time(time: Timestamp) -> String {
-    let seconds = time.strftime("%Y-%m-%dT%H:%M:%S");
-    let ticks = time.subsec_nanosecond() / 100;
-    if ticks == 0 {
-        return format!("{seconds}Z");
-    }
-    let fraction = format!("{ticks:07}");
-    format!("{seconds}.{}Z", fraction.trim_end_matches('0'))
-}
+/// <https://learn.microsoft.com/defender-xdr/api-list-incidents>). It is the notation the client
+/// writes its `$filter` literals and cursor in, so both use the one function.
+pub(crate) use crate::fetch::time::format as format_time;
 
 /// Parses the ISO-8601 instants that clients send: RFC 3339 with `Z` or an offset, with up to nine
 /// fractional digits (Microsoft sends seven).

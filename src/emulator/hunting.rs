@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 use super::EmulatorState;
 use super::clock::format_time;
 use super::defender::{DefenderError, Operation, admit};
-use super::kql::{self, Column, KqlError, QueryOutput, Row, TableSource, Value};
+use super::kql::{self, Column, QueryOutput, Row, TableSource, Value};
 use super::tables::{AlertRows, HuntingTables};
 
 /// "Results can return up to 100,000 rows."
@@ -135,22 +135,15 @@ fn query_of(body: &[u8]) -> Result<String, DefenderError> {
     }
 }
 
-/// Why a query gave no answer.
-pub(crate) enum QueryFailure {
-    /// Kusto refused the query; the error carries Kusto's wording.
-    Kql(KqlError),
-    /// The query's thread failed.
-    Crashed,
-}
-
 /// Runs `query` over `tables` on a blocking thread and renders the output there too, with
-/// `render` (given the output and when the query started).
+/// `render` (given the output and when the query started), as the JSON answer. A query Kusto
+/// refuses is a bad request in Kusto's wording; one whose thread failed, a server error.
 pub(crate) async fn execute<T, R>(
     tables: T,
     query: String,
     now: Timestamp,
     render: R,
-) -> Result<Vec<u8>, QueryFailure>
+) -> Result<Response, DefenderError>
 where
     T: TableSource + Send + 'static,
     R: FnOnce(&QueryOutput, Instant) -> Vec<u8> + Send + 'static,
@@ -161,9 +154,13 @@ where
     })
     .await;
     match answer {
-        Ok(Ok(json)) => Ok(json),
-        Ok(Err(error)) => Err(QueryFailure::Kql(error)),
-        Err(_) => Err(QueryFailure::Crashed),
+        Ok(Ok(json)) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
+        Ok(Err(error)) => Err(DefenderError::bad_request("BadRequest", error.to_string())),
+        Err(_) => Err(DefenderError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The query failed to run.",
+        )),
     }
 }
 
@@ -205,16 +202,7 @@ pub(crate) async fn run(
         generated: state.hunting_tables(),
         alerts,
     };
-    match execute(tables, query, now, render).await {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(QueryFailure::Kql(error)) => {
-            DefenderError::bad_request("BadRequest", error.to_string()).into_response()
-        }
-        Err(QueryFailure::Crashed) => DefenderError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The query failed to run.",
-        )
-        .into_response(),
-    }
+    execute(tables, query, now, render)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }

@@ -21,7 +21,7 @@ use super::defender::{DefenderError, Operation, admit};
 use super::model::{
     ApiEnum, Classification, Comment, Determination, Incident, IncidentApi, IncidentStatus,
 };
-use super::odata::IncidentFilter;
+use super::odata::{IncidentFilter, whole_number};
 use crate::http::percent_encode;
 
 /// The largest page the API returns.
@@ -65,13 +65,7 @@ fn list_options(
         skip: 0,
         filter: None,
     };
-    let number = |name: &str, value: &str| {
-        value.trim().parse::<usize>().map_err(|_| {
-            odata_error(format!(
-                "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
-            ))
-        })
-    };
+    let number = |name: &str, value: &str| whole_number(name, value).map_err(odata_error);
     for (name, value) in pairs {
         match name.as_str() {
             "$top" => {
@@ -116,19 +110,14 @@ pub(crate) async fn list(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let matching = world.tenant.listed(
+    let page = world.tenant.listed(
         now,
         IncidentApi::Defender,
         options.filter.as_ref().map(|(_, filter)| filter),
+        options.skip,
+        options.top,
     );
-    let total = matching.len();
-    let value: Vec<&Incident> = matching
-        .into_iter()
-        .skip(options.skip)
-        .take(options.top)
-        .collect();
-    let next_skip = options.skip + options.top;
-    let next_link = (options.top > 0 && next_skip < total).then(|| {
+    let next_link = page.next_skip.map(|next_skip| {
         let filter = options
             .filter
             .as_ref()
@@ -141,7 +130,7 @@ pub(crate) async fn list(
     });
     Json(IncidentPage {
         context: format!("{}/api/$metadata#Incidents", state.base_url),
-        value,
+        value: page.incidents,
         next_link,
     })
     .into_response()

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::clock::{serialize_optional_time, serialize_time};
+use crate::graph::enums::{Classification as GraphClassification, GraphEnum};
 
 /// One of the API's string enumerations.
 pub(crate) trait ApiEnum: Copy + 'static {
@@ -79,32 +80,16 @@ api_enum!(Determination {
 });
 
 impl Classification {
-    /// The determinations allowed with each classification. The table is the one in the update
-    /// incident API's request body documentation
-    /// (<https://learn.microsoft.com/defender-xdr/api-update-incidents#request-body>), with the
-    /// public enum names the API accepts: the page still shows the portal label "Clean" where
-    /// the API's name is `NotMalicious`.
-    pub(crate) fn determinations(self) -> &'static [Determination] {
-        use Determination::*;
-        match self {
-            Classification::TruePositive => &[
-                MultiStagedAttack,
-                MaliciousUserActivity,
-                Malware,
-                Phishing,
-                CompromisedAccount,
-                UnwantedSoftware,
-                Other,
-            ],
-            Classification::InformationalExpectedActivity => &[
-                SecurityTesting,
-                LineOfBusinessApplication,
-                ConfirmedActivity,
-                Other,
-            ],
-            Classification::FalsePositive => &[NotMalicious, NoEnoughDataToValidate, Other],
-            Classification::Unknown => &[NotAvailable],
-        }
+    /// The determinations allowed with each classification, in the legacy API's names. The table
+    /// is Microsoft's (<https://learn.microsoft.com/defender-xdr/api-update-incidents#request-body>),
+    /// kept once for client and emulator in [`crate::graph::enums::Classification::determinations`].
+    pub(crate) fn determinations(self) -> Vec<Determination> {
+        GraphClassification::parse(self.as_str())
+            .map(GraphClassification::determinations)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|determination| Determination::parse(determination.legacy_name()))
+            .collect()
     }
 
     /// The determination the API records when a classification is set without one.
@@ -357,5 +342,34 @@ impl Entity {
             registry_value: None,
             device_id: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_allowed_determination_has_its_legacy_name() {
+        for classification in Classification::ALL {
+            let graph = GraphClassification::parse(classification.as_str()).unwrap();
+            assert_eq!(
+                classification.determinations().len(),
+                graph.determinations().len(),
+                "{classification:?}"
+            );
+        }
+        assert_eq!(
+            Classification::FalsePositive.determinations(),
+            [
+                Determination::NotMalicious,
+                Determination::NoEnoughDataToValidate,
+                Determination::Other
+            ]
+        );
+        assert_eq!(
+            Classification::Unknown.determinations(),
+            [Determination::NotAvailable]
+        );
     }
 }

@@ -6,13 +6,22 @@
 //! apostrophe — and refuses the rest with Defender's `ODataError`. Microsoft Graph's incidents
 //! take the same filters under Graph's names (`createdDateTime`, `lastUpdateDateTime`, statuses in
 //! camelCase, <https://learn.microsoft.com/graph/api/security-list-incidents>): one parser serves
-//! both, told the [`FilterDialect`].
+//! both, told the [`FilterDialect`]. Both also check `$top` and `$skip` alike ([`whole_number`]).
 
 use jiff::Timestamp;
 
 use super::clock::parse_time;
 use super::model::{ApiEnum, Incident, IncidentStatus};
 use crate::graph::enums::{GraphEnum, IncidentStatus as GraphStatus};
+
+/// The value of `$top` or `$skip`, or why the OData layer refuses it.
+pub(crate) fn whole_number(name: &str, value: &str) -> Result<usize, String> {
+    value.trim().parse::<usize>().map_err(|_| {
+        format!(
+            "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
+        )
+    })
+}
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid OData query: {0}")]

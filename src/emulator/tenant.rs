@@ -624,6 +624,15 @@ pub(crate) struct StoredIncident {
     pub(crate) visible_from: Timestamp,
 }
 
+/// One page of a list request.
+pub(crate) struct Page<'a> {
+    pub(crate) incidents: Vec<&'a Incident>,
+    /// How many incidents match in all, on every page.
+    pub(crate) total: usize,
+    /// The `$skip` of the next page, if there are incidents after this one.
+    pub(crate) next_skip: Option<usize>,
+}
+
 pub(crate) struct Tenant {
     pub(crate) directory: Arc<Directory>,
     incidents: Vec<StoredIncident>,
@@ -688,23 +697,32 @@ impl Tenant {
         tenant
     }
 
-    /// Incidents the API can see at `now`.
-    /// What a list request shows at `now`: the visible incidents that match `filter`, newest
-    /// first, the order both the Defender API and Graph list in.
+    /// What a list request shows at `now`: the page of `size` incidents from `skip` on, of the
+    /// visible incidents that match `filter`, newest first, the order both the Defender API and
+    /// Graph list in.
     pub(crate) fn listed(
         &self,
         now: Timestamp,
         api: IncidentApi,
         filter: Option<&super::odata::IncidentFilter>,
-    ) -> Vec<&Incident> {
+        skip: usize,
+        size: usize,
+    ) -> Page<'_> {
         let mut matching: Vec<&Incident> = self
             .visible(now)
             .filter(|incident| incident.is_in(api) && filter.is_none_or(|f| f.matches(incident)))
             .collect();
         matching.sort_by(|a, b| Incident::newest_first(a, b));
-        matching
+        let total = matching.len();
+        let next_skip = skip + size;
+        Page {
+            incidents: matching.into_iter().skip(skip).take(size).collect(),
+            total,
+            next_skip: (size > 0 && next_skip < total).then_some(next_skip),
+        }
     }
 
+    /// Incidents the API can see at `now`.
     pub(crate) fn visible(&self, now: Timestamp) -> impl Iterator<Item = &Incident> {
         self.incidents
             .iter()
@@ -814,7 +832,7 @@ impl Tenant {
         let (classification, determination) = match shape.status {
             IncidentStatus::Resolved => {
                 let classification = *pick(rng, &Classification::ALL[1..]);
-                (classification, *pick(rng, classification.determinations()))
+                (classification, *pick(rng, &classification.determinations()))
             }
             _ if rng.random_bool(0.1) => (
                 Classification::TruePositive,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::super::EmulatorState;
 use super::super::clock::parse_time;
-use super::super::hunting::{QueryFailure, Results, execute};
+use super::super::hunting::{Results, execute};
 use super::super::kql::{Column, ColumnType, QueryOutput, Row, TableSource, Value as Cell};
 use super::super::tables::{AlertRows, HuntingTables};
 use super::{GraphError, GraphOperation, admit};
@@ -196,16 +196,10 @@ pub(crate) async fn run(
         };
         serde_json::to_vec(&answer).unwrap_or_default()
     };
-    match execute(tables, query, now, render).await {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(QueryFailure::Kql(error)) => GraphError::bad_request(error.to_string()).into_response(),
-        Err(QueryFailure::Crashed) => GraphError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The query failed to run.",
-        )
-        .into_response(),
-    }
+    // The failures are the Defender API's, in Graph's error body.
+    execute(tables, query, now, render)
+        .await
+        .unwrap_or_else(|error| GraphError::from(error).into_response())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::super::EmulatorState;
 use super::super::incidents::IncidentUpdate;
 use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident, IncidentApi};
-use super::super::odata::{FilterDialect, IncidentFilter};
+use super::super::odata::{FilterDialect, IncidentFilter, whole_number};
 use super::shapes::{self, Rendering};
 use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
 use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
@@ -104,13 +104,8 @@ fn list_options(query: QueryPairs) -> Result<ListOptions, GraphError> {
         expand_alerts: false,
         filter: None,
     };
-    let number = |name: &str, value: &str| {
-        value.trim().parse::<usize>().map_err(|_| {
-            GraphError::bad_request(format!(
-                "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
-            ))
-        })
-    };
+    let number =
+        |name: &str, value: &str| whole_number(name, value).map_err(GraphError::bad_request);
     for (name, value) in pairs {
         match name.as_str() {
             "$top" => options.top = number("$top", &value)?,
@@ -159,22 +154,21 @@ pub(crate) async fn list(
         Err(error) => return error.into_response(),
     };
     let now = world.clock.now();
-    let matching = world.tenant.listed(
+    let page_size = options.top.min(PAGE_SIZE);
+    let page = world.tenant.listed(
         now,
         IncidentApi::Graph,
         options.filter.as_ref().map(|(_, filter)| filter),
+        options.skip,
+        page_size,
     );
-    let total = matching.len();
-    let page_size = options.top.min(PAGE_SIZE);
     let rendering = rendering(&headers);
-    let value: Vec<Value> = matching
-        .into_iter()
-        .skip(options.skip)
-        .take(page_size)
+    let value: Vec<Value> = page
+        .incidents
+        .iter()
         .map(|incident| shapes::incident(incident, options.expand_alerts, rendering))
         .collect();
-    let next_skip = options.skip + page_size;
-    let next_link = (page_size > 0 && next_skip < total).then(|| {
+    let next_link = page.next_skip.map(|next_skip| {
         let mut query = Vec::new();
         if options.expand_alerts {
             query.push("$expand=alerts".to_owned());
@@ -193,24 +187,24 @@ pub(crate) async fn list(
             query.join("&")
         )
     });
-    let mut page = Map::new();
+    let mut body = Map::new();
     let context = if options.expand_alerts {
         "security/incidents(alerts())"
     } else {
         "security/incidents"
     };
-    page.insert(
+    body.insert(
         "@odata.context".into(),
         json!(format!("{}/v1.0/$metadata#{context}", state.base_url)),
     );
     if options.count {
-        page.insert("@odata.count".into(), json!(total));
+        body.insert("@odata.count".into(), json!(page.total));
     }
-    page.insert("value".into(), Value::Array(value));
+    body.insert("value".into(), Value::Array(value));
     if let Some(next_link) = next_link {
-        page.insert("@odata.nextLink".into(), json!(next_link));
+        body.insert("@odata.nextLink".into(), json!(next_link));
     }
-    Json(Value::Object(page)).into_response()
+    Json(Value::Object(body)).into_response()
 }
 
 fn not_found(id: &str) -> GraphError {
