@@ -130,7 +130,7 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
         Err(message) => {
             let document = OutputDocument {
                 results: vec![ResultItem::Error(ErrorEntry::new(message))],
-                integration_context: Default::default(),
+                integration_context: None,
                 last_run: None,
                 incidents: None,
             };

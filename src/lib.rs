@@ -40,7 +40,7 @@ pub fn handle(input: impl Read, sandbox: bool) -> (OutputDocument, ExitStatus) {
             let error = Error::from(error);
             let document = OutputDocument {
                 results: vec![ResultItem::Error(ErrorEntry::new(error.to_string()))],
-                integration_context: Map::new(),
+                integration_context: None,
                 last_run: None,
                 incidents: None,
             };
@@ -76,7 +76,7 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
         Ok(outcome) => (
             OutputDocument {
                 results: outcome.results,
-                integration_context,
+                integration_context: Some(integration_context),
                 last_run: outcome.last_run,
                 incidents: outcome.incidents,
             },
@@ -85,13 +85,17 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
         Err(error) => {
             tracing::debug!(command = %name, %error, "command failed");
             let entry = ErrorEntry::command_failed(&name, &error.to_string());
+            let status = error.exit_status();
             let document = OutputDocument {
                 results: vec![ResultItem::Error(entry)],
-                integration_context,
+                // After exit 2 (an unknown command) the envelope was not used: the platform
+                // keeps the context it has.
+                integration_context: (status != ExitStatus::UnusableEnvelope)
+                    .then_some(integration_context),
                 last_run: None,
                 incidents: None,
             };
-            (document, error.exit_status())
+            (document, status)
         }
     }
 }

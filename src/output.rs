@@ -17,8 +17,11 @@ use serde_json::{Map, Value};
 pub struct OutputDocument {
     /// War-room entries, raw mirroring answers, or one error entry.
     pub results: Vec<ResultItem>,
-    /// The whole integration context after the command, refreshed tokens included.
-    pub integration_context: Map<String, Value>,
+    /// The whole integration context after the command, refreshed tokens included (exit 0
+    /// and 1). Absent after exit 2: the envelope could not be used, so there is no context to
+    /// hand back, and the platform must not write anything over the context it has stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integration_context: Option<Map<String, Value>>,
     /// The new fetch cursor; present only after a successful `fetch-incidents`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_run: Option<Map<String, Value>>,

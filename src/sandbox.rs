@@ -94,7 +94,7 @@ fn point_at_emulator(envelope: &mut Envelope, base_url: &str) {
 fn failed(envelope: Envelope, message: String) -> (OutputDocument, ExitStatus) {
     let document = OutputDocument {
         results: vec![ResultItem::Error(ErrorEntry::new(message))],
-        integration_context: envelope.integration_context,
+        integration_context: Some(envelope.integration_context),
         last_run: None,
         incidents: None,
     };
