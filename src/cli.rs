@@ -163,6 +163,26 @@ fn print_text(text: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// stderr, with every secret the process knows scrubbed from each log line: an error quoted from
+/// a server is logged before it reaches the war room, and must be as clean there.
+struct ScrubbedStderr;
+
+impl Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // The formatter hands over one whole event per call, so a secret is never split
+        // between two writes.
+        let text = String::from_utf8_lossy(buf);
+        io::stderr()
+            .lock()
+            .write_all(crate::auth::secret::scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
 /// Logs go to stderr, quiet unless `M365D_LOG` asks for more. Only this crate's events are
 /// shown: dependencies' debug output could include request details.
 fn init_logging() {
@@ -174,7 +194,7 @@ fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
-            .with_writer(io::stderr)
+            .with_writer(|| ScrubbedStderr)
             .with_ansi(false)
             .with_filter(filter),
     );

@@ -1,15 +1,25 @@
 //! The one HTTP client every request goes through, configured from the instance parameters:
-//! proxy use and certificate checks are the user's choice, nothing else is.
+//! proxy use and certificate checks are the user's choice, nothing else is. It follows no
+//! redirect by itself: a sign-in request must never carry its secret to the host a `Location`
+//! names, and the API client follows a redirect only within the API's own origin
+//! ([`crate::api::client`]). Answers are read through [`read_body`], which stops at a cap.
 
 use std::time::Duration;
 
 use crate::config::InstanceConfig;
+
+/// The largest sign-in answer read (token, device code, IMDS): real ones are a few kilobytes.
+pub const MAX_SIGN_IN_ANSWER: usize = 1024 * 1024;
+/// The largest API answer read, after decompression. Microsoft documents advanced hunting
+/// answers of up to 100,000 rows and 50 MB of data; JSON's punctuation comes on top.
+pub const MAX_API_ANSWER: usize = 256 * 1024 * 1024;
 
 /// Builds the client. `proxy` false means direct connections even when the environment names a
 /// proxy; `insecure` true turns certificate checks off, and only then.
 pub fn client(config: &InstanceConfig) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("m365-defender/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(15))
         .danger_accept_invalid_certs(config.insecure);
     if !config.proxy {
@@ -28,6 +38,44 @@ pub fn client(config: &InstanceConfig) -> Result<reqwest::Client, String> {
     builder
         .build()
         .map_err(|e| format!("The HTTP client could not be set up: {e}."))
+}
+
+/// Why an answer's body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection failed while the body was read.
+    Transport(reqwest::Error),
+    /// The body is larger than the cap (counted after decompression).
+    TooLarge { cap: usize },
+}
+
+/// Reads the body of `response`, at most `cap` bytes after decompression: a small gzip answer
+/// that inflates to gigabytes is stopped at the cap, with memory bounded by it.
+pub async fn read_body(response: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    // Chunks go straight into one buffer sized from `Content-Length`: a hunting answer can be
+    // 50 MB, and collecting chunks first would hold it twice.
+    let expected = response.content_length().unwrap_or(0);
+    if expected > cap as u64 {
+        return Err(BodyError::TooLarge { cap });
+    }
+    let mut body = Vec::with_capacity(expected as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge { cap });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A byte count for people: `1 MiB`, `256 MiB`.
+pub fn size_in_words(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// The host (scheme://host:port) of a URL, for error messages that must not quote query strings.

@@ -84,7 +84,10 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
         ),
         Err(error) => {
             tracing::debug!(command = %name, %error, "command failed");
-            let entry = ErrorEntry::command_failed(&name, &error.to_string());
+            // Server text inside the error was scrubbed where it was read; this pass also covers
+            // whatever was said of a secret made later in the run.
+            let message = auth::secret::scrub(&error.to_string()).into_owned();
+            let entry = ErrorEntry::command_failed(&name, &message);
             let status = error.exit_status();
             let document = OutputDocument {
                 results: vec![ResultItem::Error(entry)],

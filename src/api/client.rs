@@ -1,22 +1,26 @@
 //! The HTTP exchange under every API call: a bearer token from the [`Session`], one renewal and
 //! retry after a 401, the retry policy of [`super::retry`] for throttling and transient
-//! failures, all of it within the command's deadline; and failed answers turned into
-//! [`ApiError`]s worded like XSOAR's.
+//! failures, all of it within the command's deadline (signing in included); redirects followed
+//! only within the API's origin; answers read up to a cap; and failed answers turned into
+//! [`ApiError`]s worded like XSOAR's, with every known secret scrubbed from what the server
+//! said.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
 use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
 use crate::auth::Session;
-use crate::http::{host_of, transport_cause};
+use crate::http::{
+    BodyError, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause,
+};
 
-/// The most memory reserved up front for an answer, whatever its `Content-Length` claims.
-const MAX_PREALLOCATION: u64 = 256 * 1024 * 1024;
+/// Redirects followed within the API's origin before giving up.
+pub const MAX_REDIRECTS: usize = 5;
 
 /// One request to send, perhaps several times.
 pub struct Call<'q> {
@@ -121,7 +125,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
     /// Sends `call`, retrying as the policy allows, and returns the body of the successful
     /// answer.
     pub async fn send(&mut self, call: Call<'_>) -> Result<Vec<u8>, ApiError> {
-        let mut token = self.session.access_token().await?;
+        let mut token = self.session.access_token(self.deadline).await?;
         let mut renewed = false;
         let mut failures = Failures::default();
         let mut rng = rand::rng();
@@ -131,7 +135,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                 Err(AttemptError::Final(ApiError::Status { status: 401, .. })) if !renewed => {
                     // The token may have been revoked or expired early: one new token, one retry.
                     tracing::debug!("the API refused the access token; renewing it once");
-                    token = self.session.renew().await?;
+                    token = self.session.renew(self.deadline).await?;
                     renewed = true;
                     continue;
                 }
@@ -162,47 +166,59 @@ impl<'s, 'a> ApiClient<'s, 'a> {
     }
 
     async fn attempt(&mut self, call: &Call<'_>, token: &str) -> Result<Vec<u8>, AttemptError> {
-        let remaining = self.deadline.remaining();
-        if remaining.is_zero() {
-            return Err(AttemptError::Final(self.timed_out(call)));
-        }
-        let mut request = self
-            .session
-            .http()
-            .request(call.method.clone(), call.url.clone())
-            .timeout(remaining)
-            .bearer_auth(token);
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        if !call.query.is_empty() {
-            request = request.query(call.query);
-        }
-        if let Some(body) = &call.body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(call, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        // Chunks go straight into one buffer sized from `Content-Length`: a hunting answer can
-        // be 50 MB, and collecting chunks first would hold it twice.
-        let expected = response
-            .content_length()
-            .unwrap_or(0)
-            .min(MAX_PREALLOCATION);
-        let mut body = Vec::with_capacity(expected as usize);
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(call, &e))?
-        {
-            body.extend_from_slice(&chunk);
-        }
+        let mut url = call.url.clone();
+        let mut method = call.method.clone();
+        let mut body = call.body.as_ref();
+        let mut hops = 0;
+        let (status, headers, body) = loop {
+            let remaining = self.deadline.remaining();
+            if remaining.is_zero() {
+                return Err(AttemptError::Final(self.timed_out(call)));
+            }
+            let mut request = self
+                .session
+                .http()
+                .request(method.clone(), url.clone())
+                .timeout(remaining)
+                .bearer_auth(token);
+            for (name, value) in &self.headers {
+                request = request.header(name, value);
+            }
+            // A redirect's `Location` is a whole URL, query included.
+            if hops == 0 && !call.query.is_empty() {
+                request = request.query(call.query);
+            }
+            if let Some(body) = body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| self.transport_error(call, &e))?;
+            let status = response.status();
+            if status.is_redirection() {
+                url = self.redirect_target(response.url(), response.headers(), hops)?;
+                hops += 1;
+                if status == StatusCode::SEE_OTHER {
+                    method = Method::GET;
+                    body = None;
+                }
+                continue;
+            }
+            let headers = response.headers().clone();
+            let body = read_body(&mut response, MAX_API_ANSWER)
+                .await
+                .map_err(|e| match e {
+                    BodyError::Transport(e) => self.transport_error(call, &e),
+                    BodyError::TooLarge { cap } => AttemptError::Final(ApiError::TooLarge {
+                        api: self.session.config().endpoints.backend,
+                        cap: size_in_words(cap),
+                    }),
+                })?;
+            break (status, headers, body);
+        };
         if status.is_success() {
             return Ok(body);
         }
@@ -226,6 +242,43 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         } else {
             Err(AttemptError::Final(error))
         }
+    }
+
+    /// Where a redirect from `from` leads, provided it stays on the same origin (scheme, host,
+    /// port): the bearer token, the query and the changes in the body go nowhere else.
+    fn redirect_target(
+        &self,
+        from: &Url,
+        headers: &HeaderMap,
+        hops: usize,
+    ) -> Result<Url, AttemptError> {
+        let api = self.session.config().endpoints.backend;
+        let target = headers
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|location| from.join(location).ok());
+        let Some(target) = target else {
+            return Err(AttemptError::Final(ApiError::Redirected {
+                api,
+                host: host_of(from.as_str()),
+                target: "no usable address".to_owned(),
+            }));
+        };
+        if target.origin() != from.origin() {
+            return Err(AttemptError::Final(ApiError::Redirected {
+                api,
+                host: host_of(from.as_str()),
+                target: target.origin().ascii_serialization(),
+            }));
+        }
+        if hops >= MAX_REDIRECTS {
+            return Err(AttemptError::Final(ApiError::TooManyRedirects {
+                api,
+                host: host_of(from.as_str()),
+                hops: MAX_REDIRECTS,
+            }));
+        }
+        Ok(target)
     }
 
     fn transport_error(&self, call: &Call<'_>, error: &reqwest::Error) -> AttemptError {
@@ -281,6 +334,11 @@ fn describe_error_body(body: &[u8]) -> String {
         #[serde(default, rename = "request-id")]
         request_id: Option<String>,
     }
+    // Scrubbed before anything is cut or parsed: a server that echoes the request must not
+    // carry the bearer token, or a part of it, into the war room.
+    let text = String::from_utf8_lossy(body);
+    let body = crate::auth::secret::scrub(&text);
+    let body = body.as_bytes();
     if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
         let text = match (error.code, error.message) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
@@ -313,10 +371,14 @@ fn wait_in_body(body: &[u8]) -> Option<Duration> {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     let rest = &text[text.find("try again in ")? + "try again in ".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let amount: u64 = digits.parse().ok()?;
+    if digits.is_empty() {
+        return None;
+    }
+    // Past u64 the wait is "longer than any command runs" all the same.
+    let amount: u64 = digits.parse().unwrap_or(u64::MAX);
     let unit = rest[digits.len()..].trim_start();
     if unit.starts_with("minute") {
-        Some(Duration::from_secs(amount * 60))
+        Some(Duration::from_secs(amount.saturating_mul(60)))
     } else if unit.starts_with("second") {
         Some(Duration::from_secs(amount))
     } else {
@@ -363,6 +425,11 @@ mod tests {
             Some(Duration::from_secs(120))
         );
         assert_eq!(wait_in_body(b"Try again later"), None);
+        assert_eq!(
+            wait_in_body(b"Try again in 999999999999999999999999 minutes"),
+            Some(Duration::from_secs(u64::MAX)),
+            "a wait past any deadline, not a wrapped short one"
+        );
     }
 
     #[test]

@@ -63,6 +63,30 @@ pub enum ApiError {
         /// The request changed something and may have arrived.
         maybe_applied: bool,
     },
+    #[error(
+        "The {} at {host} redirected the request to {target}; requests to the API follow no redirect to another host, so the token, the query and any change stay with the API. Check the Server URL parameter (and any proxy in between)."
+        , api.service()
+    )]
+    Redirected {
+        api: ApiBackend,
+        host: String,
+        /// The origin the redirect pointed to, or why it had none.
+        target: String,
+    },
+    #[error(
+        "The {} at {host} kept redirecting the request; it was given up after {hops} redirects. Check the Server URL parameter.",
+        api.service()
+    )]
+    TooManyRedirects {
+        api: ApiBackend,
+        host: String,
+        hops: usize,
+    },
+    #[error(
+        "The {}'s answer is larger than {cap}, the most this integration reads of one answer; it was not read further. Ask for less (a smaller `limit`, a narrower query).",
+        api.service()
+    )]
+    TooLarge { api: ApiBackend, cap: String },
     #[error("The API answered with something that is not the JSON it documents: {0}.")]
     Malformed(String),
     #[error(

@@ -6,10 +6,13 @@
 //!   long as the wait fits in the time left.
 //! - **5xx, connection refused or reset**: at most three attempts, with exponential backoff and
 //!   jitter (<https://learn.microsoft.com/azure/architecture/best-practices/retry-service-specific>).
-//! - Both only for requests that can safely run twice. A PATCH that adds a comment would post it
-//!   twice, so it is retried only when it provably never reached the server: the connection was
-//!   refused (or could not be set up at all). Not even after a 429: that answer comes from the
-//!   server, and nothing proves what the server did before sending it.
+//! - 5xx and broken connections only for requests that can safely run twice. A request that adds
+//!   a comment would post it twice, so after those it is retried only when it provably never
+//!   reached the service: the connection was refused (or could not be set up at all). A 429 is
+//!   different: Microsoft's throttling refuses the request before processing it
+//!   (<https://learn.microsoft.com/graph/throttling>,
+//!   <https://learn.microsoft.com/defender-xdr/api-terms>), so a throttled comment was not
+//!   posted and is sent again like any request.
 
 use std::time::Duration;
 
@@ -21,7 +24,8 @@ use tokio::time::Instant;
 pub enum Replay {
     /// GETs, hunting queries and PATCHes of fields: a repeat changes nothing more.
     Safe,
-    /// A PATCH with a comment: only a request that never reached the server may be repeated.
+    /// A request that adds a comment: repeated only when it never reached the service, or the
+    /// service refused it unprocessed (429).
     OnlyIfNeverSent,
 }
 
@@ -110,7 +114,8 @@ impl RetryPolicy {
         remaining: Duration,
         rng: &mut impl Rng,
     ) -> Decision {
-        if replay == Replay::OnlyIfNeverSent && failure != Failure::NotSent {
+        let unprocessed = matches!(failure, Failure::NotSent | Failure::Throttled(_));
+        if replay == Replay::OnlyIfNeverSent && !unprocessed {
             return Decision::GiveUp;
         }
         let wait = match failure {
@@ -180,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn a_comment_is_resent_only_when_it_never_left() {
+    fn a_comment_is_resent_only_when_it_never_left_or_was_refused_unprocessed() {
         assert_eq!(
             decide(Replay::OnlyIfNeverSent, Failure::ServerError, 0, PLENTY),
             Decision::GiveUp
@@ -196,7 +201,7 @@ mod tests {
                 0,
                 PLENTY
             ),
-            Decision::GiveUp
+            Decision::RetryAfter(Duration::from_secs(1))
         );
         assert!(matches!(
             decide(Replay::OnlyIfNeverSent, Failure::NotSent, 0, PLENTY),

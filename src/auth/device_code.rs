@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::secret::DeviceCode;
-use super::token_cache::PendingDeviceCode;
+use super::token_cache::{DEFAULT_POLL_INTERVAL_SECONDS, PendingDeviceCode, clamp_poll_interval};
 use super::token_endpoint::{self, TokenGrant};
 use super::{SignInError, now, token_url};
+use crate::api::retry::Deadline;
 use crate::config::{InstanceConfig, SignInFlow};
-use crate::http::{host_of, transport_cause};
+use crate::http::host_of;
 
 /// What the user must be told to sign in.
 #[derive(Debug, Deserialize)]
@@ -41,10 +42,14 @@ fn device_flow(config: &InstanceConfig) -> Result<(&str, &str), SignInError> {
     }
 }
 
-/// auth-start: asks Entra ID for a device code.
+/// The longest device code lifetime believed: Entra ID's codes live 15 minutes.
+const MAX_CODE_LIFETIME_SECONDS: i64 = 24 * 3600;
+
+/// auth-start: asks Entra ID for a device code, within `deadline`.
 pub async fn start(
     config: &InstanceConfig,
     http: &reqwest::Client,
+    deadline: Deadline,
 ) -> Result<(DeviceAuthorization, PendingDeviceCode), SignInError> {
     let (client_id, tenant) = device_flow(config)?;
     let url = format!(
@@ -52,53 +57,45 @@ pub async fn start(
         config.endpoints.login_host
     );
     let scope = config.endpoints.delegated_scope();
-    let response = http
+    let request = http
         .post(&url)
-        .form(&[("client_id", client_id), ("scope", &scope)])
-        .send()
-        .await
-        .map_err(|e| SignInError::Unreachable {
-            host: host_of(&url),
-            cause: transport_cause(&e),
-        })?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| SignInError::Unreachable {
-            host: host_of(&url),
-            cause: transport_cause(&e),
-        })?;
-    if !status.is_success() {
+        .form(&[("client_id", client_id), ("scope", &scope)]);
+    let (status, body) = token_endpoint::exchange(&url, request, deadline).await?;
+    if !(200..300).contains(&status) {
         // The same error shape as the token endpoint.
-        return Err(token_endpoint::error_from(&url, status.as_u16(), &body));
+        return Err(token_endpoint::error_from(&url, status, &body));
     }
     let raw: RawAuthorization =
         serde_json::from_slice(&body).map_err(|_| SignInError::UnexpectedAnswer {
             host: host_of(&url),
-            status: status.as_u16(),
+            status,
             detail: token_endpoint::describe_body(&body),
         })?;
     let pending = PendingDeviceCode {
         code: DeviceCode::new(raw.device_code),
-        interval: raw.shown.interval.unwrap_or(5).max(1),
-        expires_at: raw.shown.expires_in.map(|s| now() + s),
+        interval: raw
+            .shown
+            .interval
+            .map_or(DEFAULT_POLL_INTERVAL_SECONDS, clamp_poll_interval),
+        expires_at: raw
+            .shown
+            .expires_in
+            .map(|s| now() + s.clamp(0, MAX_CODE_LIFETIME_SECONDS)),
     };
     Ok((raw.shown, pending))
 }
 
-/// auth-complete: polls until the user has signed in, declined, the code expired, or `wait`
-/// has passed.
+/// auth-complete: polls until the user has signed in, declined, the code expired, or
+/// `deadline` has come (every request is inside it too).
 pub async fn complete(
     config: &InstanceConfig,
     http: &reqwest::Client,
     pending: &PendingDeviceCode,
-    wait: Duration,
+    deadline: Deadline,
 ) -> Result<TokenGrant, SignInError> {
     let (client_id, tenant) = device_flow(config)?;
     let url = token_url(&config.endpoints.login_host, tenant);
-    let give_up_at = tokio::time::Instant::now() + wait;
-    let mut interval = Duration::from_secs(pending.interval);
+    let mut interval = Duration::from_secs(clamp_poll_interval(pending.interval));
     loop {
         let attempt = token_endpoint::post_form(
             http,
@@ -108,13 +105,14 @@ pub async fn complete(
                 ("client_id", client_id),
                 ("device_code", pending.code.secret()),
             ],
+            deadline,
         )
         .await;
         match attempt {
             Ok(grant) => return Ok(grant),
             Err(SignInError::Rejected { error, .. }) if error == "authorization_pending" => {}
             Err(SignInError::Rejected { error, .. }) if error == "slow_down" => {
-                interval += Duration::from_secs(5);
+                interval = Duration::from_secs(clamp_poll_interval(interval.as_secs() + 5));
             }
             Err(SignInError::Rejected { error, .. })
                 if error == "authorization_declined" || error == "access_denied" =>
@@ -132,7 +130,7 @@ pub async fn complete(
         if code_expired {
             return Err(SignInError::CodeExpired);
         }
-        if tokio::time::Instant::now() + interval > give_up_at {
+        if interval > deadline.remaining() {
             return Err(SignInError::StillWaiting);
         }
         tokio::time::sleep(interval).await;

@@ -13,8 +13,9 @@ pub use token_endpoint::describe_body;
 
 use serde_json::{Map, Value};
 
+use crate::api::retry::Deadline;
 use crate::config::{InstanceConfig, SignInFlow};
-use secret::AccessToken;
+use secret::{AccessToken, ClientAssertion, RefreshToken};
 use token_endpoint::TokenGrant;
 
 /// Why no token could be had. Messages say what to do; they never contain a secret.
@@ -46,6 +47,31 @@ pub enum SignInError {
     NoRefreshToken,
     #[error("The sign-in service at {host} could not be reached: {cause}.")]
     Unreachable { host: String, cause: String },
+    #[error(
+        "The sign-in service at {host} did not answer within the command's timeout of {seconds} seconds. Try again later, or give the command a larger `timeout`."
+    )]
+    TimedOut { host: String, seconds: u64 },
+    #[error(
+        "The sign-in service at {host} answered with a redirect (status {status}) to {target}. Sign-in requests follow no redirect, so no credential was sent there. Check the Azure AD endpoint parameter and any proxy in between."
+    )]
+    Redirected {
+        host: String,
+        status: u16,
+        target: String,
+    },
+    #[error(
+        "The sign-in service at {host} sent an answer larger than {cap}, far more than a token answer; it was not read further."
+    )]
+    TooLarge { host: String, cap: String },
+    #[error("The sign-in service at {host} answered with a token that cannot be used: {detail}.{}",
+        if rotated.is_some() { " The new refresh token it sent was kept." } else { "" })]
+    UnusableGrant {
+        host: String,
+        detail: String,
+        /// A new refresh token that came with the unusable answer: the old one is spent, so
+        /// this one must be stored.
+        rotated: Option<RefreshToken>,
+    },
     #[error("The sign-in service at {host} answered with status {status}: {detail}.")]
     UnexpectedAnswer {
         host: String,
@@ -162,23 +188,41 @@ impl<'a> Session<'a> {
         )
     }
 
-    /// A token valid now: the cached one, or a new one.
-    pub async fn access_token(&mut self) -> Result<AccessToken, SignInError> {
+    /// A token valid now: the cached one, or a new one had within `deadline`.
+    pub async fn access_token(&mut self, deadline: Deadline) -> Result<AccessToken, SignInError> {
         match token_cache::valid_access_token(self.context, &self.owner(), now()) {
             Some(token) => Ok(token),
-            None => self.acquire().await,
+            None => self.acquire(deadline).await,
         }
     }
 
     /// A new token after the API refused the current one (a 401).
-    pub async fn renew(&mut self) -> Result<AccessToken, SignInError> {
+    pub async fn renew(&mut self, deadline: Deadline) -> Result<AccessToken, SignInError> {
         token_cache::forget_access_token(self.context);
-        self.acquire().await
+        self.acquire(deadline).await
     }
 
-    async fn acquire(&mut self) -> Result<AccessToken, SignInError> {
+    async fn acquire(&mut self, deadline: Deadline) -> Result<AccessToken, SignInError> {
+        match self.request_grant(deadline).await {
+            Ok(grant) => Ok(self.keep(grant)),
+            Err(error) => Err(self.keep_rotated(error)),
+        }
+    }
+
+    /// Stores the new refresh token an unusable token answer carried, and hands the error on.
+    pub fn keep_rotated(&mut self, mut error: SignInError) -> SignInError {
+        if let SignInError::UnusableGrant { rotated, .. } = &mut error
+            && let Some(refresh) = rotated.take()
+        {
+            token_cache::store_refresh_token(self.context, &refresh, &self.owner());
+            *rotated = Some(refresh);
+        }
+        error
+    }
+
+    async fn request_grant(&mut self, deadline: Deadline) -> Result<TokenGrant, SignInError> {
         let endpoints = &self.config.endpoints;
-        let grant = match &self.config.flow {
+        match &self.config.flow {
             SignInFlow::DeviceCode {
                 client_id,
                 tenant,
@@ -197,8 +241,9 @@ impl<'a> Session<'a> {
                         ("refresh_token", refresh.secret()),
                         ("scope", &scope),
                     ],
+                    deadline,
                 )
-                .await?
+                .await
             }
             SignInFlow::ClientSecret {
                 client_id,
@@ -214,8 +259,9 @@ impl<'a> Session<'a> {
                         ("client_secret", secret.secret()),
                         ("scope", &endpoints.default_scope()),
                     ],
+                    deadline,
                 )
-                .await?
+                .await
             }
             SignInFlow::ClientCertificate {
                 client_id,
@@ -224,8 +270,13 @@ impl<'a> Session<'a> {
                 private_key,
             } => {
                 let url = token_url(&endpoints.login_host, tenant);
-                let assertion =
-                    client_assertion::build(client_id, &url, thumbprint, private_key, now())?;
+                let assertion = ClientAssertion::new(client_assertion::build(
+                    client_id,
+                    &url,
+                    thumbprint,
+                    private_key,
+                    now(),
+                )?);
                 token_endpoint::post_form(
                     self.http,
                     &url,
@@ -236,17 +287,23 @@ impl<'a> Session<'a> {
                             "client_assertion_type",
                             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                         ),
-                        ("client_assertion", &assertion),
+                        ("client_assertion", assertion.secret()),
                         ("scope", &endpoints.default_scope()),
                     ],
+                    deadline,
                 )
-                .await?
+                .await
             }
             SignInFlow::ManagedIdentity { client_id } => {
-                managed_identity_token(self.http, &endpoints.resource, client_id.as_deref()).await?
+                managed_identity_token(
+                    self.http,
+                    &endpoints.resource,
+                    client_id.as_deref(),
+                    deadline,
+                )
+                .await
             }
-        };
-        Ok(self.keep(grant))
+        }
     }
 
     /// Stores a grant in the context and returns its access token.
@@ -271,6 +328,7 @@ async fn managed_identity_token(
     http: &reqwest::Client,
     resource: &str,
     client_id: Option<&str>,
+    deadline: Deadline,
 ) -> Result<TokenGrant, SignInError> {
     let host = std::env::var(IMDS_HOST_VARIABLE)
         .ok()
@@ -284,18 +342,17 @@ async fn managed_identity_token(
     if let Some(id) = client_id {
         query.push(("client_id", id));
     }
-    let response = http
-        .get(&url)
-        .query(&query)
-        .header("Metadata", "true")
-        .send()
+    let request = http.get(&url).query(&query).header("Metadata", "true");
+    let (status, body) = token_endpoint::exchange(&url, request, deadline)
         .await
-        .map_err(|e| SignInError::Unreachable {
-            host: crate::http::host_of(&url),
-            cause: format!(
-                "{} (managed identities work only on an Azure VM or with {IMDS_HOST_VARIABLE} set)",
-                crate::http::transport_cause(&e)
-            ),
+        .map_err(|e| match e {
+            SignInError::Unreachable { host, cause } => SignInError::Unreachable {
+                host,
+                cause: format!(
+                    "{cause} (managed identities work only on an Azure VM or with {IMDS_HOST_VARIABLE} set)"
+                ),
+            },
+            other => other,
         })?;
-    token_endpoint::read_grant(&url, response).await
+    token_endpoint::grant_from(&url, status, &body)
 }

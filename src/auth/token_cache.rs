@@ -108,10 +108,32 @@ pub fn store(context: &mut Map<String, Value>, grant: &TokenGrant, owner: &str, 
     }
 }
 
+/// Stores a refresh token on its own: the one that came with an answer whose access token
+/// could not be used. The cached access token, if any, belonged to the old grant.
+pub fn store_refresh_token(context: &mut Map<String, Value>, refresh: &RefreshToken, owner: &str) {
+    forget_access_token(context);
+    context.insert(TOKEN_OWNER.to_owned(), Value::String(owner.to_owned()));
+    context.insert(
+        REFRESH_TOKEN.to_owned(),
+        Value::String(refresh.secret().to_owned()),
+    );
+}
+
 /// Drops the cached access token (after the API refused it) but keeps the refresh token.
 pub fn forget_access_token(context: &mut Map<String, Value>) {
     context.remove(ACCESS_TOKEN);
     context.remove(VALID_UNTIL);
+}
+
+/// RFC 8628's default wait between two polls of the token endpoint.
+pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 5;
+/// The longest wait between polls believed, from Entra ID or a stored context: auth-complete
+/// waits at most 60 seconds in all.
+pub const MAX_POLL_INTERVAL_SECONDS: u64 = 60;
+
+/// A poll interval from outside, made usable: 1 to [`MAX_POLL_INTERVAL_SECONDS`].
+pub fn clamp_poll_interval(seconds: u64) -> u64 {
+    seconds.clamp(1, MAX_POLL_INTERVAL_SECONDS)
 }
 
 /// A device code waiting to be redeemed.
@@ -148,7 +170,7 @@ pub fn pending_device_code(context: &Map<String, Value>) -> Option<PendingDevice
         interval: context
             .get(DEVICE_CODE_INTERVAL)
             .and_then(Value::as_u64)
-            .unwrap_or(5),
+            .map_or(DEFAULT_POLL_INTERVAL_SECONDS, clamp_poll_interval),
         expires_at: context.get(DEVICE_CODE_EXPIRES_AT).and_then(Value::as_i64),
     })
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::Outcome;
+use crate::api::retry::Deadline;
 use crate::api::{ConfiguredBackend, IncidentsBackend};
 use crate::args::Args;
 use crate::auth::{Session, SignInError, device_code, token_cache};
@@ -15,8 +16,11 @@ use crate::output::{Entry, ResultItem};
 /// platform would otherwise hold a worker for the whole sign-in.
 const MAX_WAIT_SECONDS: i64 = 60;
 
-/// Timeout of the one API call the connection tests make.
+/// Timeout of the one API call the connection tests make, signing in included.
 const TEST_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Timeout of auth-start's request for a device code.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `microsoft-365-defender-auth-reset`: forgets every token and pending device code, keeping
 /// context keys that are not ours.
@@ -29,7 +33,8 @@ pub fn reset(context: &mut Map<String, Value>) -> Outcome {
 
 /// `microsoft-365-defender-auth-start`: gets a device code and tells the user where to use it.
 pub async fn start(session: &mut Session<'_>) -> Result<Outcome, Error> {
-    let (shown, pending) = device_code::start(session.config(), session.http()).await?;
+    let deadline = Deadline::after(SIGN_IN_TIMEOUT);
+    let (shown, pending) = device_code::start(session.config(), session.http(), deadline).await?;
     token_cache::store_device_code(session.context(), &pending);
     Ok(note(format!(
         "### Authorization instructions\n1. To sign in, use a web browser to open the page [{uri}]({uri})\nand enter the code **{code}** to authenticate.\n2. Run the **!microsoft-365-defender-auth-complete** command in the War Room.",
@@ -46,13 +51,21 @@ pub async fn complete(session: &mut Session<'_>, args: &Args) -> Result<Outcome,
         .number("timeout")
         .unwrap_or(MAX_WAIT_SECONDS)
         .clamp(0, MAX_WAIT_SECONDS);
+    // The whole wait, requests included, is the command's `timeout`.
+    let deadline = Deadline::after(secs(wait.max(1)));
     let outcome =
-        device_code::complete(session.config(), session.http(), &pending, secs(wait)).await;
+        device_code::complete(session.config(), session.http(), &pending, deadline).await;
     let grant = match outcome {
         Ok(grant) => grant,
         Err(error @ (SignInError::CodeExpired | SignInError::Declined)) => {
             token_cache::forget_device_code(session.context());
             return Err(error.into());
+        }
+        Err(error @ SignInError::UnusableGrant { .. }) => {
+            // The code was redeemed: it cannot be used again, but a refresh token that came
+            // with the broken answer is the sign-in.
+            token_cache::forget_device_code(session.context());
+            return Err(session.keep_rotated(error).into());
         }
         Err(error) => return Err(error.into()),
     };
