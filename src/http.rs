@@ -71,7 +71,7 @@ pub async fn read_body(response: &mut reqwest::Response, cap: usize) -> Result<V
 /// A byte count for people: `1 MiB`, `256 MiB`.
 pub fn size_in_words(bytes: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")

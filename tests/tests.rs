@@ -5,6 +5,8 @@ mod contract_files;
 mod emulated;
 mod emulator;
 mod fetch;
+mod hardening;
+mod hostile;
 mod incidents;
 mod mirroring;
 mod replay;

@@ -15,9 +15,7 @@ use serde::de::DeserializeOwned;
 use super::ApiError;
 use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
 use crate::auth::Session;
-use crate::http::{
-    BodyError, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause,
-};
+use crate::http::{BodyError, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause};
 
 /// Redirects followed within the API's origin before giving up.
 pub const MAX_REDIRECTS: usize = 5;

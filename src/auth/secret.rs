@@ -33,7 +33,9 @@ fn remember(value: &str) {
         .unwrap_or_default();
     let json = serde_json::to_string(value).unwrap_or_default();
     let json = json.trim_matches('"').to_owned();
-    let mut known = KNOWN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for spelling in [value.to_owned(), form, json] {
         if spelling.len() >= MIN_SCRUBBED_LEN && !known.contains(&spelling) {
             known.push(spelling);
@@ -45,7 +47,9 @@ fn remember(value: &str) {
 
 /// `text` with every secret this process knows replaced by `[redacted]`.
 pub fn scrub(text: &str) -> Cow<'_, str> {
-    let known = KNOWN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let known = KNOWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut text = Cow::Borrowed(text);
     for secret in known.iter() {
         if text.contains(secret.as_str()) {

@@ -53,8 +53,7 @@ pub async fn complete(session: &mut Session<'_>, args: &Args) -> Result<Outcome,
         .clamp(0, MAX_WAIT_SECONDS);
     // The whole wait, requests included, is the command's `timeout`.
     let deadline = Deadline::after(secs(wait.max(1)));
-    let outcome =
-        device_code::complete(session.config(), session.http(), &pending, deadline).await;
+    let outcome = device_code::complete(session.config(), session.http(), &pending, deadline).await;
     let grant = match outcome {
         Ok(grant) => grant,
         Err(error @ (SignInError::CodeExpired | SignInError::Declined)) => {
