@@ -34,10 +34,36 @@ pub fn client(config: &InstanceConfig) -> Result<reqwest::Client, String> {
         // system's CA store would cost milliseconds on every run for nothing. Any https URL,
         // should one appear, then fails verification instead of being trusted.
         builder = builder.tls_certs_only(std::iter::empty());
+    } else {
+        builder = builder.tls_certs_merge(bundle_roots()?);
     }
     builder
         .build()
         .map_err(|e| format!("The HTTP client could not be set up: {e}."))
+}
+
+/// Where XSOAR engines and Python's requests name a CA bundle: a TLS-inspecting proxy's CA is
+/// put there. (`SSL_CERT_FILE` and `SSL_CERT_DIR` are read by the system store loader itself,
+/// which they replace, as OpenSSL does.)
+const CA_BUNDLE_VARIABLE: &str = "REQUESTS_CA_BUNDLE";
+
+/// The certificates of the bundle `REQUESTS_CA_BUNDLE` names, trusted beside the system's.
+fn bundle_roots() -> Result<Vec<reqwest::Certificate>, String> {
+    let Some(path) = std::env::var_os(CA_BUNDLE_VARIABLE).filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let unusable = |why: String| {
+        format!(
+            "{CA_BUNDLE_VARIABLE} names {path:?}, which {why}. Point it at a PEM file of CA certificates, or unset it."
+        )
+    };
+    let pem = std::fs::read(&path).map_err(|e| unusable(format!("could not be read ({e})")))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| unusable(format!("is not a PEM bundle ({e})")))?;
+    if certificates.is_empty() {
+        return Err(unusable("holds no PEM certificate".to_owned()));
+    }
+    Ok(certificates)
 }
 
 /// Why an answer's body could not be read.

@@ -531,3 +531,50 @@ fn a_throttling_wait_past_any_deadline_gives_up_at_once() {
     );
     assert_eq!(api.seen().len(), 1, "no retry for a wait that cannot fit");
 }
+
+#[test]
+fn a_ca_bundle_named_as_xsoar_engines_name_it_is_trusted() {
+    let server = Hostile::start_tls(|seen| {
+        if seen.target.contains("/oauth2/v2.0/token") {
+            json_answer(
+                200,
+                &json!({"access_token": "at-over-tls-0123456789", "expires_in": 3600}),
+            )
+        } else {
+            json_answer(200, &json!({"value": []}))
+        }
+    });
+    let ca = crate::support::repo_path("test_data/certs/test-ca.pem");
+    let ca_file = ca.to_str().unwrap();
+    let ca_dir = ca.parent().unwrap().to_str().unwrap();
+    let envelope = json!({
+        "command": "test-module",
+        "params": secret_params(&server.url, &server.url)
+    });
+    let limit = Duration::from_secs(60);
+    let untrusted = run_within(&envelope, &[], limit);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.message());
+    assert!(
+        untrusted.message().contains(&format!(
+            "The sign-in service at {} could not be reached",
+            server.url
+        )),
+        "{}",
+        untrusted.message()
+    );
+    for variable in [
+        ("REQUESTS_CA_BUNDLE", ca_file),
+        ("SSL_CERT_FILE", ca_file),
+        ("SSL_CERT_DIR", ca_dir),
+    ] {
+        let trusted = run_within(&envelope, &[variable], limit);
+        assert_eq!(trusted.code, 0, "{variable:?}: {}", trusted.message());
+        assert_eq!(trusted.document["results"][0], "ok");
+    }
+    let missing = run_within(
+        &envelope,
+        &[("REQUESTS_CA_BUNDLE", "/nonexistent/bundle.pem")],
+        limit,
+    );
+    missing.assert_failed(1, "REQUESTS_CA_BUNDLE names \"/nonexistent/bundle.pem\"");
+}

@@ -5,9 +5,12 @@
 //! and recording what arrived.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// One request as it arrived.
 #[derive(Debug, Clone)]
@@ -50,18 +53,61 @@ pub struct Hostile {
 }
 
 impl Hostile {
+    /// A plain HTTP server.
     pub fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Hostile {
+        Hostile::start_with(None, handler)
+    }
+
+    /// An HTTPS server whose certificate (for 127.0.0.1 and localhost) is signed by the test CA
+    /// in `test_data/certs/test-ca.pem`, which no system trusts.
+    pub fn start_tls(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Hostile {
+        let certs_dir = crate::support::repo_path("test_data/certs");
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(certs_dir.join("localhost-cert.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(certs_dir.join("localhost-key.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        Hostile::start_with(Some(Arc::new(config)), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static,
+    ) -> Hostile {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let log = Arc::clone(&seen);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                 let handler = Arc::clone(&handler);
                 let log = Arc::clone(&log);
-                std::thread::spawn(move || serve(stream, &*handler, &log));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &*handler, &log),
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(
+                            rustls::StreamOwned::new(connection, stream),
+                            &*handler,
+                            &log,
+                        );
+                    }
+                });
             }
         });
         Hostile { url, seen }
@@ -73,9 +119,8 @@ impl Hostile {
     }
 }
 
-fn serve(mut stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Some(seen) = read_request(&stream) else {
+fn serve(mut stream: impl Read + Write, handler: &Handler, log: &Mutex<Vec<Seen>>) {
+    let Some(seen) = read_request(&mut stream) else {
         return;
     };
     log.lock().unwrap().push(seen.clone());
@@ -88,7 +133,7 @@ fn serve(mut stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
     let _ = stream.flush();
 }
 
-fn read_request(stream: &TcpStream) -> Option<Seen> {
+fn read_request(stream: &mut impl Read) -> Option<Seen> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
