@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::auth::secret::{ClientSecret, PrivateKeyPem, RefreshToken};
+use crate::commands::close_reasons::CloseReasonMapping;
 use crate::envelope::kind_of;
 
 /// The XSOAR integration's own multi-tenant app, used for device code sign-in when the user
@@ -559,6 +560,8 @@ pub struct MirrorSettings {
     pub comment_tag: String,
     /// Comments mirrored in get this tag.
     pub comment_tag_from_defender: String,
+    /// The custom close reason mappings that are switched on.
+    pub close_reasons: CloseReasonMapping,
 }
 
 impl MirrorSettings {
@@ -588,11 +591,38 @@ impl MirrorSettings {
             comment_tag_from_defender: params
                 .text("comment_tag_from_microsoft365defender")?
                 .unwrap_or_else(|| "CommentFromMicrosoft365Defender".to_owned()),
+            close_reasons: CloseReasonMapping::parse(
+                params
+                    .text_if(
+                        "custom_xsoar_to_defender_close_reason",
+                        "custom_xsoar_to_defender_close_reason_mapping",
+                    )?
+                    .as_deref(),
+                params
+                    .text_if(
+                        "custom_defender_to_xsoar_close_reason",
+                        "custom_defender_to_xsoar_close_reason_mapping",
+                    )?
+                    .as_deref(),
+            ),
         })
     }
 }
 
 impl Params<'_> {
+    /// The text parameter `name` when the flag `switch` is on.
+    fn text_if(
+        &self,
+        switch: &'static str,
+        name: &'static str,
+    ) -> Result<Option<String>, ConfigError> {
+        if self.flag(switch)? {
+            self.text(name)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// A whole-number parameter, sent as text or as a number; empty means not set.
     fn whole_number(&self, name: &'static str) -> Result<Option<i64>, ConfigError> {
         let Some(text) = self.text(name)? else {

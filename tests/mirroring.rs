@@ -342,3 +342,57 @@ fn failures_take_the_shapes_xsoar_acts_on() {
     }));
     failed.assert_failed(1, "[404]");
 }
+
+#[test]
+fn custom_close_reason_mappings_are_applied_by_the_mirror_both_ways() {
+    let mut tenant = Tenant::start(0);
+    let mut params = mirror_params(&tenant, true);
+    for (name, value) in [
+        ("custom_xsoar_to_defender_close_reason", json!("true")),
+        (
+            "custom_xsoar_to_defender_close_reason_mapping",
+            json!("Resolved=TruePositive-Malware,Duplicate=Unknown-Malware"),
+        ),
+        ("custom_defender_to_xsoar_close_reason", json!(true)),
+        (
+            "custom_defender_to_xsoar_close_reason_mapping",
+            json!("TruePositive=Duplicate,Not a classification=Resolved"),
+        ),
+    ] {
+        params[name] = value;
+    }
+    let id = new_active_incident(&tenant);
+    tenant.take_requests();
+    let closed = tenant.run(json!({
+        "command": "update-remote-system",
+        "args": {
+            "remoteId": id.to_string(), "incidentChanged": true, "status": 2, "entries": [],
+            "delta": {"closeReason": "Resolved", "closeNotes": "confirmed", "closingUserId": "admin"}
+        },
+        "params": params,
+    }));
+    assert_eq!(closed.code, 0, "{}", closed.document);
+    assert_eq!(
+        patches(&tenant),
+        [
+            json!({"status": "Resolved", "classification": "TruePositive", "determination": "Malware"})
+        ]
+    );
+    for fragment in [
+        "\"Duplicate=Unknown-Malware\" is ignored because \"Malware\" is not a determination Defender allows with Unknown",
+        "\"Not a classification=Resolved\" is ignored",
+    ] {
+        assert!(closed.stderr.contains(fragment), "{}", closed.stderr);
+    }
+
+    // Resolved in Defender as a true positive: XSOAR closes it as a duplicate.
+    let other = new_active_incident(&tenant);
+    tenant.portal_change(
+        other,
+        json!({"status": "Resolved", "classification": "TruePositive", "determination": "Phishing"}),
+    );
+    let result = remote_data(&mut tenant, &params, other, start());
+    let close = contents(&entries(&result));
+    assert_eq!(close[0]["dbotIncidentClose"], true, "{close:?}");
+    assert_eq!(close[0]["closeReason"], "Duplicate");
+}

@@ -18,6 +18,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
+use super::close_reasons::CloseReasonMapping;
 use super::{Invocation, Outcome};
 use crate::api::ApiError;
 use crate::api::models::IncidentChanges;
@@ -124,7 +125,7 @@ pub async fn remote_data(
         let mut remembered = ResolvedIds::load(session.context());
         match (resolved, remembered.0.contains(&id)) {
             (true, false) => {
-                entries.push(close_entry(&incident));
+                entries.push(close_entry(&incident, &settings.close_reasons));
                 remembered.0.insert(id);
             }
             (false, true) => {
@@ -150,12 +151,15 @@ pub async fn remote_data(
     })
 }
 
-/// The close entry, with XSOAR's close reason for Defender's classification.
-fn close_entry(incident: &Map<String, Value>) -> MirrorEntry {
+/// The close entry, with the platform's close reason for Defender's classification: the
+/// custom mapping's, or XSOAR's default.
+fn close_entry(incident: &Map<String, Value>, mapping: &CloseReasonMapping) -> MirrorEntry {
     let text = |name: &str| incident.get(name).and_then(Value::as_str);
-    let reason = match text("classification") {
-        Some("TruePositive") | Some("InformationalExpectedActivity") => "Resolved",
-        Some("FalsePositive") => "False Positive",
+    let custom = text("classification").and_then(|c| mapping.reason_for(c));
+    let reason = match (custom, text("classification")) {
+        (Some(reason), _) => reason,
+        (None, Some("TruePositive") | Some("InformationalExpectedActivity")) => "Resolved",
+        (None, Some("FalsePositive")) => "False Positive",
         _ => "Other",
     };
     let mut notes = "Resolved in Microsoft 365 Defender".to_owned();
@@ -248,7 +252,7 @@ pub async fn update_remote(
     let closed = args.number("status") == Some(PLATFORM_STATUS_DONE);
     let mut changes = IncidentChanges::default();
     if changed && !delta.is_empty() {
-        changes = field_changes(&delta, data, closed, settings.close_out);
+        changes = field_changes(&delta, data, closed, &settings);
     }
     if changes != IncidentChanges::default() {
         DefenderSource::new(session)
@@ -293,13 +297,13 @@ fn field_changes(
     delta: &Map<String, Value>,
     data: Option<&Map<String, Value>>,
     closed: bool,
-    close_out: bool,
+    settings: &MirrorSettings,
 ) -> IncidentChanges {
     let text = |name: &str| delta.get(name).and_then(Value::as_str).map(str::to_owned);
     let mut status = text("status");
     let mut classification = text("classification");
     let mut determination = text("determination");
-    if close_out {
+    if settings.close_out {
         let close_fields_set = CLOSE_FIELDS.iter().any(|name| {
             delta
                 .get(*name)
@@ -313,7 +317,13 @@ fn field_changes(
             let reason = text("closeReason").or_else(|| {
                 data.and_then(|data| data.get("closeReason")?.as_str().map(str::to_owned))
             });
-            if classification.is_none() {
+            let custom = reason
+                .as_deref()
+                .and_then(|reason| settings.close_reasons.verdict_for(reason));
+            if let (None, Some(verdict)) = (&classification, custom) {
+                classification = Some(verdict.classification.to_owned());
+                determination = Some(verdict.determination.to_owned());
+            } else if classification.is_none() {
                 match reason.as_deref() {
                     Some("False Positive" | "FalsePositive") => {
                         classification = Some("FalsePositive".to_owned());
@@ -445,30 +455,87 @@ mod tests {
     use super::*;
     use crate::api::IncidentId;
 
+    fn settings(params: Value) -> MirrorSettings {
+        MirrorSettings::from_params(params.as_object().unwrap()).unwrap()
+    }
+
     #[test]
     fn closing_with_close_out_resolves_with_a_classification_from_the_close_reason() {
+        let close_out = settings(json!({"close_out": true}));
+        let keep = settings(json!({}));
         let delta = json!({"closeReason": "FalsePositive", "closeNotes": "benign test", "closingUserId": "admin", "tags": "fp,closed"});
-        let changes = field_changes(delta.as_object().unwrap(), None, true, true);
+        let changes = field_changes(delta.as_object().unwrap(), None, true, &close_out);
         assert_eq!(
             serde_json::to_value(&changes).unwrap(),
             json!({"status": "Resolved", "classification": "FalsePositive", "determination": "Other", "tags": ["fp", "closed"]})
         );
         let delta = json!({"closeReason": "Duplicate", "closingUserId": "admin"});
-        let changes = field_changes(delta.as_object().unwrap(), None, true, true);
+        let changes = field_changes(delta.as_object().unwrap(), None, true, &close_out);
         assert_eq!(
             serde_json::to_value(&changes).unwrap(),
             json!({"status": "Resolved", "classification": "Unknown", "determination": "NotAvailable"})
         );
-        let changes = field_changes(delta.as_object().unwrap(), None, true, false);
+        let changes = field_changes(delta.as_object().unwrap(), None, true, &keep);
         assert!(
             changes == IncidentChanges::default(),
             "without close_out closing changes nothing"
         );
         let reopened = json!({"closeReason": "", "closeNotes": "", "closingUserId": ""});
-        let changes = field_changes(reopened.as_object().unwrap(), None, false, true);
+        let changes = field_changes(reopened.as_object().unwrap(), None, false, &close_out);
         assert_eq!(
             serde_json::to_value(&changes).unwrap(),
             json!({"status": "Active"})
+        );
+    }
+
+    #[test]
+    fn custom_close_reason_mappings_apply_in_both_directions() {
+        let custom = settings(json!({
+            "close_out": true,
+            "custom_xsoar_to_defender_close_reason": true,
+            "custom_xsoar_to_defender_close_reason_mapping": "Resolved=TruePositive-Malware,False Positive=FalsePositive-NotMalicious,Broken",
+            "custom_defender_to_xsoar_close_reason": "true",
+            "custom_defender_to_xsoar_close_reason_mapping": "TruePositive=Duplicate,Nonsense=Resolved"
+        }));
+        let changes = |reason: &str| {
+            let delta = json!({"closeReason": reason, "closingUserId": "admin"});
+            serde_json::to_value(field_changes(
+                delta.as_object().unwrap(),
+                None,
+                true,
+                &custom,
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            changes("Resolved"),
+            json!({"status": "Resolved", "classification": "TruePositive", "determination": "Malware"})
+        );
+        assert_eq!(
+            changes("False Positive"),
+            json!({"status": "Resolved", "classification": "FalsePositive", "determination": "NotMalicious"})
+        );
+        assert_eq!(
+            changes("Duplicate"),
+            json!({"status": "Resolved", "classification": "Unknown", "determination": "NotAvailable"}),
+            "a reason the mapping does not name keeps the default"
+        );
+        let closed = |classification: &str| {
+            let incident = json!({"classification": classification, "determination": "Other"});
+            close_entry(incident.as_object().unwrap(), &custom.close_reasons).Contents
+                ["closeReason"]
+                .clone()
+        };
+        assert_eq!(closed("TruePositive"), "Duplicate");
+        assert_eq!(closed("FalsePositive"), "False Positive", "the default");
+        let switched_off = settings(json!({
+            "custom_defender_to_xsoar_close_reason_mapping": "TruePositive=Duplicate"
+        }));
+        let incident = json!({"classification": "TruePositive"});
+        assert_eq!(
+            close_entry(incident.as_object().unwrap(), &switched_off.close_reasons).Contents["closeReason"],
+            "Resolved",
+            "a mapping whose switch is off is not used"
         );
     }
 

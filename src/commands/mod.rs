@@ -3,7 +3,7 @@
 //! only routes.
 
 mod auth;
-pub mod close_reasons;
+pub(crate) mod close_reasons;
 mod fetch;
 mod hunting;
 mod incidents;

@@ -236,6 +236,7 @@ mod tests {
             close_out: true,
             comment_tag: "CommentToMicrosoft365Defender".to_owned(),
             comment_tag_from_defender: "CommentFromMicrosoft365Defender".to_owned(),
+            close_reasons: Default::default(),
         };
         let stamp = Stamp {
             incident_type: Some("Microsoft 365 Defender Incident"),
@@ -310,6 +311,7 @@ mod tests {
             close_out: false,
             comment_tag: "to".to_owned(),
             comment_tag_from_defender: "from".to_owned(),
+            close_reasons: Default::default(),
         };
         let stamp = Stamp {
             incident_type: None,
