@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Checks the runtime image recipe (Dockerfile):
+#  1. the release binary is a dynamically linked glibc (not musl) program that needs no newer
+#     glibc than the runtime image's Debian release ships (built first if missing, else used as
+#     it is);
+#  2. where docker, podman or buildah can reach the base images, builds the image under the name
+#     `dockerimage:` in integration.yml gives it, and runs one --sandbox command in it without a
+#     network. Where none can, says so and skips only this step.
+# Usage, from the repository root: scripts/check-image.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=target/release/m365-defender
+arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
+release=$(arg DEBIAN_RELEASE)
+# The glibc version each Debian release ships (its libc6 package).
+case $release in
+    bullseye) image_glibc=2.31 ;;
+    bookworm) image_glibc=2.36 ;;
+    trixie) image_glibc=2.41 ;;
+    *) echo "check-image: Dockerfile's DEBIAN_RELEASE '$release' is unknown here; add its glibc version" >&2; exit 1 ;;
+esac
+image=$(sed -n 's/^  dockerimage: *//p' integration.yml)
+
+for tool in readelf objdump python3; do
+    command -v "$tool" >/dev/null || { echo "check-image: needs $tool (readelf and objdump are in binutils)" >&2; exit 1; }
+done
+if [ ! -x "$binary" ]; then
+    echo "== $binary is missing: cargo build --release --locked"
+    cargo build --release --locked
+fi
+
+echo "== $binary against Debian $release (glibc $image_glibc)"
+machine=$(readelf -h "$binary" | sed -n 's/^ *Machine: *//p')
+interpreter=$(readelf -l "$binary" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+echo "architecture: $machine; interpreter: ${interpreter:-none}"
+case $interpreter in
+    */ld-linux*) ;;
+    "") echo "check-image: $binary is statically linked; the image expects a glibc (dynamically linked) build" >&2; exit 1 ;;
+    *) echo "check-image: $binary uses $interpreter, not glibc's loader (a musl build cannot start the glibc way)" >&2; exit 1 ;;
+esac
+needed=$(objdump -T "$binary" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+[ -n "$needed" ] || { echo "check-image: $binary has no GLIBC_ symbol versions; is it a glibc build?" >&2; exit 1; }
+echo "highest glibc symbol version needed: GLIBC_$needed"
+if [ "$(printf '%s\n%s\n' "$needed" "$image_glibc" | sort -V | tail -n1)" != "$image_glibc" ]; then
+    echo "check-image: $binary needs glibc $needed, but Debian $release has $image_glibc: build it on $release or older (as the Dockerfile does)" >&2
+    exit 1
+fi
+echo "ok: glibc $needed <= $image_glibc"
+
+# The base images, with the Dockerfile's ARG defaults filled in.
+bases=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' Dockerfile |
+    sed "s/\${DEBIAN_RELEASE}/$release/; s/\${RUST_VERSION}/$(arg RUST_VERSION)/")
+has() { # engine image
+    if [ "$1" = buildah ]; then buildah inspect --type image "$2"; else "$1" image inspect "$2"; fi
+}
+reaches() { # engine: true when it has, or can pull, every base image
+    local base
+    for base in $bases; do
+        { has "$1" "$base" || timeout 300 "$1" pull -q "$base"; } >/dev/null 2>&1 ||
+            { echo "$1: cannot reach $base"; return 1; }
+    done
+}
+engine=
+for candidate in docker podman buildah; do
+    command -v "$candidate" >/dev/null || continue
+    if reaches "$candidate"; then engine=$candidate; break; fi
+done
+if [ -z "$engine" ]; then
+    echo "no OCI builder could reach the base image; skipped building and running the image"
+    exit 0
+fi
+
+echo "== $engine: building $image"
+run() { # command... inside the image, stdin passed on, no network
+    if [ "$engine" = buildah ]; then
+        local ctr status=0
+        ctr=$(buildah from -q "$image")
+        buildah run --network none "$ctr" -- "$@" || status=$?
+        buildah rm "$ctr" >/dev/null
+        return "$status"
+    fi
+    "$engine" run --rm -i --network none "$image" "$@"
+}
+if [ "$engine" = buildah ]; then buildah bud -t "$image" .; else "$engine" build -t "$image" .; fi
+
+uid=$(run id -u </dev/null) || { echo "check-image: cannot run a command in $image" >&2; exit 1; }
+[ "$uid" != 0 ] || { echo "check-image: $image runs as root; it should run as the demisto user" >&2; exit 1; }
+out=$(echo '{"command":"microsoft-365-defender-incidents-list","args":{"limit":"3"}}' |
+    run m365-defender --sandbox) || { echo "check-image: the --sandbox command failed in $image" >&2; exit 1; }
+python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$out" 2>/dev/null || {
+    echo "check-image: the --sandbox command in $image did not print one JSON document:" >&2
+    head -c 500 <<<"$out" >&2
+    exit 1
+}
+echo "ok: $image runs as uid $uid; m365-defender --sandbox exited 0 with one JSON document"
