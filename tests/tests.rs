@@ -8,5 +8,6 @@ mod fetch;
 mod incidents;
 mod mirroring;
 mod replay;
+mod shim;
 mod sign_in;
 mod support;
