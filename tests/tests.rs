@@ -10,5 +10,6 @@ mod hostile;
 mod incidents;
 mod mirroring;
 mod replay;
+mod shim;
 mod sign_in;
 mod support;
