@@ -5,11 +5,15 @@
 //! mirroring do not change when the backend does.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::models::{HuntingResponse, Incident, IncidentChanges};
+use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentFields};
 use super::odata::UserOptions;
 use super::{ApiError, DefenderApi, GraphApi, IncidentId};
 use crate::auth::Session;
@@ -28,7 +32,7 @@ pub trait IncidentsBackend {
     async fn probe(&mut self) -> Result<(), ApiError>;
 
     /// Incidents matching `query`, at most `query.limit` of them, paging as needed.
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError>;
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError>;
 
     /// One list request: the incidents matching `filter` from offset `skip`, newest first, and
     /// whether more follow. Fetching and mirroring read this way, a request at a time.
@@ -98,6 +102,78 @@ pub enum TimeBound {
     After(Timestamp),
     /// At or after (`ge`).
     AtOrAfter(Timestamp),
+}
+
+/// A list of incidents as the output carries it: one JSON array of the incidents in the legacy
+/// shape, as the API sent them (or as Microsoft Graph's were translated), beside the fields the
+/// readable table is made of. A list can be 10,000 incidents long: each incident's text goes
+/// into the one array as its page arrives, so the list is held once, not once per incident and
+/// again as the array the output needs.
+#[derive(Debug)]
+pub struct IncidentList {
+    /// `[` and the incidents so far, separated by commas.
+    text: String,
+    fields: Vec<IncidentFields>,
+}
+
+impl Default for IncidentList {
+    fn default() -> IncidentList {
+        IncidentList {
+            text: "[".to_owned(),
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl IncidentList {
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// What the integration reads of each incident, in order.
+    pub fn fields(&self) -> &[IncidentFields] {
+        &self.fields
+    }
+
+    /// Adds an incident as the API sent it.
+    pub fn push(&mut self, incident: Incident) {
+        self.push_text(incident.raw().get());
+        self.fields.push(incident.fields);
+    }
+
+    /// Adds an incident already in the legacy shape, as a JSON object.
+    pub fn push_value(&mut self, incident: &Value) -> Result<(), serde_json::Error> {
+        let fields = IncidentFields::deserialize(incident)?;
+        self.separate();
+        // Serialized straight into the array; writing to a `String` cannot fail.
+        let _ = write!(self.text, "{incident}");
+        self.fields.push(fields);
+        Ok(())
+    }
+
+    fn push_text(&mut self, incident: &str) {
+        self.separate();
+        self.text.push_str(incident);
+    }
+
+    /// A comma before every incident but the first.
+    fn separate(&mut self) {
+        if !self.fields.is_empty() {
+            self.text.push(',');
+        }
+    }
+
+    /// The incidents as one JSON array.
+    pub fn into_json(self) -> Result<Box<RawValue>, serde_json::Error> {
+        let IncidentList { mut text, fields } = self;
+        drop(fields);
+        text.push(']');
+        RawValue::from_string(text)
+    }
 }
 
 /// What one list request returned.
@@ -265,7 +341,7 @@ impl IncidentsBackend for ConfiguredBackend<'_, '_> {
         }
     }
 
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
         match self {
             ConfiguredBackend::Legacy(api) => api.list_incidents(query).await,
             ConfiguredBackend::Graph(api) => api.list_incidents(query).await,
@@ -318,6 +394,26 @@ mod tests {
 
     fn ids(numbers: &[u64]) -> Vec<IncidentId> {
         numbers.iter().map(|n| IncidentId::from(*n)).collect()
+    }
+
+    #[test]
+    fn a_list_is_one_array_of_the_incidents_as_sent() {
+        let mut list = IncidentList::default();
+        assert!(list.is_empty());
+        let sent = r#"{"incidentId": 7, "status":"Active","extra":[1, 2]}"#;
+        let raw = serde_json::value::RawValue::from_string(sent.to_owned()).unwrap();
+        list.push(Incident::from_raw(raw).unwrap());
+        list.push_value(&serde_json::json!({"incidentId": "ed-4c2a", "tags": ["a"]}))
+            .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            list.fields()[1].incident_id,
+            IncidentId::Text("ed-4c2a".into())
+        );
+        assert_eq!(
+            list.into_json().unwrap().get(),
+            r#"[{"incidentId": 7, "status":"Active","extra":[1, 2]},{"incidentId":"ed-4c2a","tags":["a"]}]"#
+        );
     }
 
     #[test]

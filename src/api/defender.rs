@@ -9,7 +9,8 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::backend::{
-    HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage, PageBound,
+    HuntingRequest, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend, ListPage,
+    PageBound,
 };
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
@@ -90,8 +91,8 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         Ok(())
     }
 
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
-        let mut incidents: Vec<Incident> = Vec::new();
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
+        let mut incidents = IncidentList::default();
         // A user's own `$top` is how many they want, not a page size to repeat.
         let limit = match query.odata.as_ref().and_then(UserOptions::top) {
             Some(top) => top.min(query.limit),
@@ -117,7 +118,9 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                     .iter()
                     .map(|incident| &incident.fields.incident_id),
             );
-            incidents.extend(page.value.into_iter().take(wanted));
+            for incident in page.value.into_iter().take(wanted) {
+                incidents.push(incident);
+            }
             if incidents.len() >= limit {
                 break;
             }

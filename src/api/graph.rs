@@ -20,7 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::backend::{
-    HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage, PageBound,
+    HuntingRequest, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend, ListPage,
+    PageBound,
 };
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges};
@@ -90,8 +91,8 @@ impl<'s, 'a> GraphApi<'s, 'a> {
         &mut self,
         mut options: Vec<(String, String)>,
         limit: usize,
-    ) -> Result<Vec<Incident>, ApiError> {
-        let mut incidents = Vec::new();
+    ) -> Result<IncidentList, ApiError> {
+        let mut incidents = IncidentList::default();
         if limit == 0 {
             return Ok(incidents);
         }
@@ -102,9 +103,10 @@ impl<'s, 'a> GraphApi<'s, 'a> {
             let wanted = limit - incidents.len();
             let first = incidents.len();
             for incident in page.value.into_iter().take(wanted) {
-                incidents.push(incident_from_graph(&incident)?);
+                let legacy = incident_to_legacy(&incident)?;
+                incidents.push_value(&legacy).map_err(not_legacy)?;
             }
-            bound.read(incidents[first..].iter().map(|i| &i.fields.incident_id));
+            bound.read(incidents.fields()[first..].iter().map(|i| &i.incident_id));
             if incidents.len() >= limit {
                 break;
             }
@@ -222,11 +224,13 @@ fn incident_from_graph(graph: &Value) -> Result<Incident, ApiError> {
 
 /// An incident already in the legacy shape as the commands' type.
 fn incident_from_legacy(legacy: &Value) -> Result<Incident, ApiError> {
-    Incident::deserialize(legacy).map_err(|e| {
-        ApiError::Malformed(format!(
-            "an incident could not be read in the legacy shape ({e})"
-        ))
-    })
+    Incident::deserialize(legacy).map_err(not_legacy)
+}
+
+fn not_legacy(error: serde_json::Error) -> ApiError {
+    ApiError::Malformed(format!(
+        "an incident could not be read in the legacy shape ({error})"
+    ))
 }
 
 /// What the fields of a PATCH were, for a message: `status, assignedTo`.
@@ -255,7 +259,7 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         Ok(())
     }
 
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
         // A user's own `$top` is how many they want, not a page size to repeat.
         let limit = match query.odata.as_ref().and_then(UserOptions::top) {
             Some(top) => top.min(query.limit),
