@@ -9,6 +9,7 @@ mod hardening;
 mod hostile;
 mod incidents;
 mod mirroring;
+mod paging;
 mod replay;
 mod shim;
 mod sign_in;

@@ -8,7 +8,10 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage};
+use super::backend::{
+    HuntingRequest, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend, ListPage,
+    PageBound,
+};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
 use super::odata::FilterDialect;
@@ -88,8 +91,8 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         Ok(())
     }
 
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
-        let mut incidents: Vec<Incident> = Vec::new();
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
+        let mut incidents = IncidentList::default();
         // A user's own `$top` is how many they want, not a page size to repeat.
         let limit = match query.odata.as_ref().and_then(UserOptions::top) {
             Some(top) => top.min(query.limit),
@@ -98,6 +101,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         if limit == 0 {
             return Ok(incidents);
         }
+        let mut bound = PageBound::for_limit(limit, MAX_PAGE);
         let mut options = first_page_options(query);
         let mut url = self.client.url("/api/incidents")?;
         let mut skip = query.offset;
@@ -109,20 +113,30 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
             let page: IncidentPage = self.client.get_json(url, &options).await?;
             let received = page.value.len();
             let wanted = limit - incidents.len();
-            incidents.extend(page.value.into_iter().take(wanted));
-            if incidents.len() >= limit || received == 0 {
+            bound.read(
+                page.value
+                    .iter()
+                    .map(|incident| &incident.fields.incident_id),
+            );
+            for incident in page.value.into_iter().take(wanted) {
+                incidents.push(incident);
+            }
+            if incidents.len() >= limit {
                 break;
             }
-            // The service's own link to the next page is the surest way on; without one, a
-            // full page means there may be more, one `$skip` further.
+            // The service's own link to the next page is the surest way on, even from an empty
+            // page; without one, a full page means there may be more, one `$skip` further.
             if let Some(link) = page.next_link {
+                bound.next()?;
                 url = self.client.link(&link)?;
                 options.clear();
                 continue;
             }
-            if query.odata.is_some() || requested.is_none_or(|top| received < top) {
+            if received == 0 || query.odata.is_some() || requested.is_none_or(|top| received < top)
+            {
                 break;
             }
+            bound.next()?;
             skip += received;
             url = self.client.url("/api/incidents")?;
             options = page_options(&query.filter, skip, limit - incidents.len());

@@ -19,7 +19,10 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::backend::{HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage};
+use super::backend::{
+    HuntingRequest, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend, ListPage,
+    PageBound,
+};
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::{FilterDialect, UserOptions, filter_expression};
@@ -81,31 +84,38 @@ impl<'s, 'a> GraphApi<'s, 'a> {
     }
 
     /// Up to `limit` incidents, in the legacy shape, from the list request with `options` and
-    /// then the pages its `@odata.nextLink`s lead to.
+    /// then the pages its `@odata.nextLink`s lead to. Each page is translated as it arrives and
+    /// dropped before the next is read: Graph's JSON as `Value`s takes several times the memory
+    /// of its text, and a list can be 10,000 incidents long.
     async fn collect(
         &mut self,
         mut options: Vec<(String, String)>,
         limit: usize,
-    ) -> Result<Vec<Value>, ApiError> {
-        let mut incidents = Vec::new();
+    ) -> Result<IncidentList, ApiError> {
+        let mut incidents = IncidentList::default();
         if limit == 0 {
             return Ok(incidents);
         }
+        let mut bound = PageBound::for_limit(limit, MAX_PAGE);
         let mut url = self.client.url(INCIDENTS)?;
         loop {
             let page: IncidentPage = self.client.get_json(url, &options).await?;
-            let received = page.value.len();
             let wanted = limit - incidents.len();
-            for incident in page.value.iter().take(wanted) {
-                incidents.push(incident_to_legacy(incident)?);
+            let first = incidents.len();
+            for incident in page.value.into_iter().take(wanted) {
+                let legacy = incident_to_legacy(&incident)?;
+                incidents.push_value(&legacy).map_err(not_legacy)?;
             }
-            if incidents.len() >= limit || received == 0 {
+            bound.read(incidents.fields()[first..].iter().map(|i| &i.incident_id));
+            if incidents.len() >= limit {
                 break;
             }
-            // The link carries every option of the next page; it is followed as it is, and only
-            // to the configured Graph host, where alone the bearer token may go.
+            // The link carries every option of the next page; it is followed as it is (from an
+            // empty page too: Graph may send one), and only to the configured Graph host, where
+            // alone the bearer token may go.
             match page.next_link {
                 Some(link) => {
+                    bound.next()?;
                     url = self.client.link(&link)?;
                     options.clear();
                 }
@@ -207,13 +217,20 @@ fn first_page_options(query: &IncidentQuery, limit: usize) -> Vec<(String, Strin
     options
 }
 
+/// A Graph incident as the commands' type, in the legacy shape.
+fn incident_from_graph(graph: &Value) -> Result<Incident, ApiError> {
+    incident_from_legacy(&incident_to_legacy(graph)?)
+}
+
 /// An incident already in the legacy shape as the commands' type.
 fn incident_from_legacy(legacy: &Value) -> Result<Incident, ApiError> {
-    Incident::deserialize(legacy).map_err(|e| {
-        ApiError::Malformed(format!(
-            "an incident could not be read in the legacy shape ({e})"
-        ))
-    })
+    Incident::deserialize(legacy).map_err(not_legacy)
+}
+
+fn not_legacy(error: serde_json::Error) -> ApiError {
+    ApiError::Malformed(format!(
+        "an incident could not be read in the legacy shape ({error})"
+    ))
 }
 
 /// What the fields of a PATCH were, for a message: `status, assignedTo`.
@@ -242,16 +259,13 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         Ok(())
     }
 
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
         // A user's own `$top` is how many they want, not a page size to repeat.
         let limit = match query.odata.as_ref().and_then(UserOptions::top) {
             Some(top) => top.min(query.limit),
             None => query.limit,
         };
-        let incidents = self
-            .collect(first_page_options(query, limit), limit)
-            .await?;
-        incidents.iter().map(incident_from_legacy).collect()
+        self.collect(first_page_options(query, limit), limit).await
     }
 
     async fn list_page(
@@ -267,7 +281,7 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         let incidents = page
             .value
             .iter()
-            .map(|incident| incident_from_legacy(&incident_to_legacy(incident)?))
+            .map(incident_from_graph)
             .collect::<Result<_, ApiError>>()?;
         Ok(ListPage {
             incidents,

@@ -5,11 +5,12 @@
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Outcome;
-use crate::api::models::{Field, Incident, IncidentChanges, allowed_determinations};
+use crate::api::models::{
+    Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
+};
 use crate::api::odata::UserOptions;
 use crate::api::{ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
 use crate::args::Args;
@@ -51,9 +52,12 @@ pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Ou
             json!([]),
         ))));
     }
-    let rows: Vec<Value> = incidents.iter().map(readable_row).collect();
+    let rows: Vec<Value> = incidents.fields().iter().map(readable_row).collect();
     let table = table_to_markdown("Incidents:", &Value::Array(rows), &table_options());
-    Ok(entry(table, raw_list(&incidents)?))
+    let raw = incidents
+        .into_json()
+        .map_err(|e| ApiError::Malformed(e.to_string()))?;
+    Ok(entry(table, Json::from(raw)))
 }
 
 /// `microsoft-365-defender-incident-get`.
@@ -197,25 +201,8 @@ fn table_options() -> TableOptions<'static> {
 }
 
 fn single_incident(title: &str, incident: &Incident) -> Outcome {
-    let table = table_to_markdown(title, &readable_row(incident), &table_options());
+    let table = table_to_markdown(title, &readable_row(&incident.fields), &table_options());
     entry(table, Json::from(incident.raw().to_owned()))
-}
-
-/// The incidents as the API sent them, in one JSON array.
-fn raw_list(incidents: &[Incident]) -> Result<Json, ApiError> {
-    let length: usize = incidents.iter().map(|i| i.raw().get().len() + 1).sum();
-    let mut text = String::with_capacity(length + 2);
-    text.push('[');
-    for (index, incident) in incidents.iter().enumerate() {
-        if index > 0 {
-            text.push(',');
-        }
-        text.push_str(incident.raw().get());
-    }
-    text.push(']');
-    RawValue::from_string(text)
-        .map(Json::from)
-        .map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
 /// One copy of the raw incidents serves both `Contents` and the context.
@@ -228,9 +215,8 @@ fn entry(table: String, raw: Json) -> Outcome {
 /// One row of the readable table, computed as the XSOAR integration's
 /// `convert_incident_to_readable` does, except that columns it filled from a Python set (and so
 /// in a different order on every run) are sorted here.
-fn readable_row(incident: &Incident) -> Value {
-    let alerts = incident.alert_list();
-    let fields = &incident.fields;
+fn readable_row(fields: &IncidentFields) -> Value {
+    let alerts = fields.alerts.get().map_or(&[][..], Vec::as_slice);
     let statuses: Vec<&str> = alerts
         .iter()
         .filter_map(|a| a.status.get().map(String::as_str))
@@ -272,7 +258,12 @@ fn readable_row(incident: &Incident) -> Value {
     let mut row = Map::new();
     let values = [
         text(&fields.incident_name),
-        Value::String(incident.tag_list().join(", ")),
+        Value::String(
+            fields
+                .tags
+                .get()
+                .map_or(String::new(), |tags| tags.join(", ")),
+        ),
         text(&fields.severity),
         Value::from(&fields.incident_id),
         Value::String(sorted_set(

@@ -13,15 +13,16 @@
 //! remembers the id too, so the resolution it causes does not come back as a second close.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::close_reasons::CloseReasonMapping;
 use super::{Invocation, Outcome};
-use crate::api::ApiError;
+use crate::api::backend::PageBound;
 use crate::api::models::IncidentChanges;
+use crate::api::{ApiError, IncidentId};
 use crate::auth::Session;
 use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
@@ -29,6 +30,7 @@ use crate::fetch::id_set::IdSet;
 use crate::fetch::platform::with_summary_fields;
 use crate::fetch::source::{DefenderSource, IncidentSource, incident_id};
 use crate::fetch::time;
+use crate::http::host_of;
 use crate::output::{MirrorEntry, ResultItem};
 
 /// The mirroring scheme's name; XSOAR's outgoing mapper refers to it.
@@ -56,7 +58,16 @@ pub fn mapping_fields() -> Outcome {
     })))
 }
 
-/// `get-modified-remote-data`: the ids of the incidents changed after `lastUpdate`, all pages.
+/// The most pages `get-modified-remote-data` reads: 10,000 changed incidents on the legacy API
+/// (pages of 100), 5,000 on Microsoft Graph (pages of 50). A service that announces more after
+/// that is not ending its list.
+const MODIFIED_IDS_MAX_PAGES: usize = 100;
+
+/// How long `get-modified-remote-data` may take, all pages together.
+const MODIFIED_IDS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `get-modified-remote-data`: the ids of the incidents changed after `lastUpdate`, all pages
+/// (at most [`MODIFIED_IDS_MAX_PAGES`], within [`MODIFIED_IDS_TIMEOUT`]).
 pub async fn modified_ids(
     invocation: &Invocation<'_>,
     session: &mut Session<'_>,
@@ -66,35 +77,79 @@ pub async fn modified_ids(
         name: "lastUpdate".to_owned(),
     })?;
     let after = point_in_time("lastUpdate", text)?;
-    let mut source = DefenderSource::new(session);
-    let mut ids: Vec<Value> = Vec::new();
+    let endpoints = &session.config().endpoints;
+    let (api, host) = (endpoints.backend, host_of(&endpoints.api_base));
+    let deadline = Instant::now() + MODIFIED_IDS_TIMEOUT;
+    let ids = changed_ids(&mut DefenderSource::new(session), after, deadline)
+        .await
+        .map_err(|error| match error {
+            ListingError::Api(error) if is_rate_limit(&error) => Error::MirrorRateLimited(error),
+            ListingError::Api(error) => Error::MirrorSkipUpdate(error),
+            ListingError::OutOfTime => Error::MirrorSkipUpdate(ApiError::TimedOut {
+                api,
+                host,
+                seconds: MODIFIED_IDS_TIMEOUT.as_secs(),
+                maybe_applied: false,
+            }),
+        })?;
+    let ids = ids.iter().map(|id| json!(id.to_string())).collect();
+    Ok(Outcome::single(ResultItem::Mirror(MirrorEntry::json(
+        Value::Array(ids),
+    ))))
+}
+
+/// Why listing the changed incidents failed.
+#[derive(Debug)]
+enum ListingError {
+    Api(ApiError),
+    /// The deadline passed between two pages.
+    OutOfTime,
+}
+
+impl From<ApiError> for ListingError {
+    fn from(error: ApiError) -> ListingError {
+        ListingError::Api(error)
+    }
+}
+
+/// The ids of the incidents changed after `after`, each once, reading page after page until
+/// `source` says there are no more, the page cap is reached or `deadline` passes.
+async fn changed_ids(
+    source: &mut impl IncidentSource,
+    after: Timestamp,
+    deadline: Instant,
+) -> Result<Vec<IncidentId>, ListingError> {
+    let mut bound = PageBound::new(
+        MODIFIED_IDS_MAX_PAGES,
+        "the most get-modified-remote-data reads in one run".to_owned(),
+        "mirroring tries again on its next cycle",
+    );
+    let mut ids: Vec<IncidentId> = Vec::new();
     let mut known = HashSet::new();
     let mut skip = 0;
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ListingError::OutOfTime);
+        }
         let page = source
-            .updated_after(after, skip, REQUEST_TIMEOUT)
-            .await
-            .map_err(|error| {
-                if is_rate_limit(&error) {
-                    Error::MirrorRateLimited(error)
-                } else {
-                    Error::MirrorSkipUpdate(error)
-                }
-            })?;
-        for incident in &page.incidents {
-            // Pages shift when incidents change meanwhile; an id read twice is listed once.
-            if let Some(id) = incident_id(incident).filter(|id| known.insert(id.clone())) {
-                ids.push(json!(id.to_string()));
+            .updated_after(after, skip, left.min(REQUEST_TIMEOUT))
+            .await?;
+        let page_ids: Vec<IncidentId> = page.incidents.iter().filter_map(incident_id).collect();
+        bound.read(&page_ids);
+        // Pages shift when incidents change meanwhile; an id read twice is listed once.
+        for id in page_ids {
+            if known.insert(id.clone()) {
+                ids.push(id);
             }
         }
         if !page.more {
             break;
         }
+        bound.next().map_err(ApiError::from)?;
         skip += page.incidents.len();
     }
-    Ok(Outcome::single(ResultItem::Mirror(MirrorEntry::json(
-        Value::Array(ids),
-    ))))
+    Ok(ids)
 }
 
 /// `get-remote-data`: the incident as it is now, then the entries to add to the platform's
@@ -453,7 +508,117 @@ impl ResolvedIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::IncidentId;
+    use crate::fetch::source::{Page, RawIncident};
+
+    /// A service that always answers with the same page, which announces more.
+    struct EndlessSource {
+        ids: Vec<u64>,
+        /// Each answer takes this long.
+        delay: Duration,
+        calls: usize,
+    }
+
+    impl IncidentSource for EndlessSource {
+        fn page_size(&self) -> usize {
+            100
+        }
+
+        async fn created_in(
+            &mut self,
+            _: crate::fetch::source::CreatedRange,
+            _: usize,
+            _: Duration,
+        ) -> Result<Page, ApiError> {
+            unreachable!("mirroring lists by update time")
+        }
+
+        async fn updated_after(
+            &mut self,
+            _: Timestamp,
+            _: usize,
+            _: Duration,
+        ) -> Result<Page, ApiError> {
+            self.calls += 1;
+            tokio::time::sleep(self.delay).await;
+            let incidents = self
+                .ids
+                .iter()
+                .map(|id| json!({"incidentId": id}).as_object().unwrap().clone())
+                .collect();
+            Ok(Page {
+                incidents,
+                more: true,
+            })
+        }
+
+        async fn get(&mut self, _: &IncidentId, _: Duration) -> Result<RawIncident, ApiError> {
+            unreachable!()
+        }
+
+        async fn update(
+            &mut self,
+            _: &IncidentId,
+            _: &IncidentChanges,
+            _: Duration,
+        ) -> Result<RawIncident, ApiError> {
+            unreachable!()
+        }
+    }
+
+    fn endless(ids: Vec<u64>, delay_ms: u64) -> EndlessSource {
+        EndlessSource {
+            ids,
+            delay: Duration::from_millis(delay_ms),
+            calls: 0,
+        }
+    }
+
+    fn in_a_minute() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn empty_pages_that_announce_more_stop_at_the_page_cap() {
+        let mut source = endless(Vec::new(), 0);
+        let error = changed_ids(&mut source, Timestamp::UNIX_EPOCH, in_a_minute())
+            .await
+            .unwrap_err();
+        assert_eq!(source.calls, MODIFIED_IDS_MAX_PAGES);
+        let ListingError::Api(error) = error else {
+            panic!("{error:?}")
+        };
+        assert!(
+            error
+                .to_string()
+                .contains("listing stopped after 100 pages, the most get-modified-remote-data reads in one run"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_of_nothing_new_stops_the_listing() {
+        let mut source = endless(vec![3, 4], 0);
+        let error = changed_ids(&mut source, Timestamp::UNIX_EPOCH, in_a_minute())
+            .await
+            .unwrap_err();
+        assert_eq!(source.calls, 2);
+        assert!(
+            matches!(&error, ListingError::Api(e) if e.to_string().contains("page 2 held only incidents already read")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_deadline_is_checked_between_pages() {
+        let mut source = endless(Vec::new(), 20);
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let error = changed_ids(&mut source, Timestamp::UNIX_EPOCH, deadline)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ListingError::OutOfTime), "{error:?}");
+        // 100 ms of 20 ms pages: never more than six, however slow the machine.
+        assert!((1..=6).contains(&source.calls), "{}", source.calls);
+    }
 
     fn settings(params: Value) -> MirrorSettings {
         MirrorSettings::from_params(params.as_object().unwrap()).unwrap()
