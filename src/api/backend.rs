@@ -283,12 +283,6 @@ pub enum PagingError {
 }
 
 /// A service that pages without end answers otherwise than its documentation says.
-impl From<PagingError> for ApiError {
-    fn from(error: PagingError) -> ApiError {
-        ApiError::Malformed(error.to_string())
-    }
-}
-
 /// An advanced hunting query, ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HuntingRequest {

@@ -87,6 +87,8 @@ pub enum ApiError {
         api.service()
     )]
     TooLarge { api: ApiBackend, cap: String },
+    #[error("The API's paging did not end: {0}.")]
+    Paging(#[from] backend::PagingError),
     #[error("The API answered with something that is not the JSON it documents: {0}.")]
     Malformed(String),
     #[error(
