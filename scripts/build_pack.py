@@ -390,6 +390,13 @@ def source_time() -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+EMPTY_CONTENT_KINDS = (
+    "automation", "playbook", "dashboard", "indicatorfield", "report", "reputation",
+    "layoutscontainer", "pre-process-rule", "job", "widget", "genericfield", "generictype",
+    "genericmodule", "genericdefinition", "list",
+)
+
+
 def marketplace_metadata(metadata: dict, integration: dict, types: dict, fields: dict, mappers: dict) -> dict:
     tags = list(metadata.get("tags") or [])
     if types and "Use Case" not in tags:
@@ -412,6 +419,8 @@ def marketplace_metadata(metadata: dict, integration: dict, types: dict, fields:
         "tags": tags,
         "categories": metadata["categories"],
         "contentItems": {
+            # Every kind of item an XSOAR pack can hold is listed, the empty ones too.
+            **{kind: [] for kind in EMPTY_CONTENT_KINDS},
             "integration": [
                 {
                     "name": integration["display"],
