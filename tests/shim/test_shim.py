@@ -7,7 +7,10 @@ Run from the repository root (cargo test --test integration shim does this):
 
     M365D_BINARY=target/debug/m365-defender python3 -B -m unittest discover -s tests/shim -v
 
-Without M365D_BINARY the debug build under target/ is used. Only 127.0.0.1 is contacted.
+Without M365D_BINARY the debug build under target/ is used. M365D_SHIM_SOURCE names a file
+holding the shim's code to run instead of the one in integration.yml: scripts/test-pack.sh runs
+these tests on the code of the built content pack's unified integration, against the release
+binary. Only 127.0.0.1 is contacted.
 """
 
 import ast
@@ -38,7 +41,11 @@ HUNTING = 'microsoft-365-defender-advanced-hunting'
 
 
 def shim_source():
-    """The block literal under `script:` → `script: |-` in integration.yml, de-indented."""
+    """The block literal under `script:` → `script: |-` in integration.yml, de-indented, or
+    the file M365D_SHIM_SOURCE names."""
+    if os.environ.get('M365D_SHIM_SOURCE'):
+        with open(os.environ['M365D_SHIM_SOURCE'], encoding='utf-8') as source:
+            return source.read()
     with open(INTEGRATION_YML, encoding='utf-8') as source:
         lines = source.read().split('\n')
     start = lines.index('  script: |-') + 1
@@ -69,7 +76,8 @@ def declared_timeouts():
 
 
 SOURCE = shim_source()
-CODE = compile(SOURCE, 'integration.yml:script.script', 'exec')
+CODE = compile(SOURCE, os.environ.get('M365D_SHIM_SOURCE') or 'integration.yml:script.script',
+               'exec')
 
 
 def shim_namespace(name):
@@ -443,6 +451,82 @@ class StoringTheContext(ShimTest):
                        binary=answering(document(context={}, results=results), 0))
         self.assertNoCrash(run)
         self.assertEqual(run.results, [results])
+
+
+def control(method, path, body=None):
+    """A call to the emulator's control API (on 127.0.0.1, like everything here)."""
+    import urllib.request
+    request = urllib.request.Request(EMULATOR.params['base_url'] + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read() or b'null')
+
+
+class MirroringRoundTrip(ShimTest):
+    """Fetch, then mirroring both ways, with the custom close reason mappings switched on."""
+
+    def params(self):
+        return dict(EMULATOR.params, **{
+            'mirror_direction': 'Incoming And Outgoing',
+            'close_incident': True,
+            'close_out': True,
+            'custom_xsoar_to_defender_close_reason': 'true',
+            'custom_xsoar_to_defender_close_reason_mapping':
+                'Resolved=TruePositive-Malware,False Positive=FalsePositive-NotMalicious',
+            'custom_defender_to_xsoar_close_reason': 'true',
+            'custom_defender_to_xsoar_close_reason_mapping': 'TruePositive=Duplicate',
+        })
+
+    def run_ok(self, command, **kwargs):
+        run = run_shim(command, params=self.params(), **kwargs)
+        self.assertNoCrash(run)
+        self.assertIsNone(run.error, run.error)
+        return run
+
+    def active_incident_ids(self, count):
+        created = control('POST', '/_emulator/incidents',
+                          {'count': count, 'status': 'Active', 'assigned_to': None})
+        return [str(number) for number in created['incidentIds']]
+
+    def test_fetch_then_close_in_xsoar_then_resolve_in_defender(self):
+        fetch = self.run_ok('fetch-incidents', last_run={})
+        [incidents] = fetch.incidents
+        self.assertTrue(all(json.loads(i['rawJSON'])['mirror_direction'] == 'Both'
+                            for i in incidents))
+        context, version = fetch.context, fetch.version
+
+        # Closed in XSOAR as Resolved: the custom mapping makes it a true positive (malware).
+        closed_in_xsoar, resolved_in_defender = self.active_incident_ids(2)
+        update = self.run_ok('update-remote-system', context=context, version=version, args={
+            'remoteId': closed_in_xsoar, 'incidentChanged': 'true', 'status': '2',
+            'data': json.dumps({'id': '1'}), 'entries': '[]',
+            'delta': json.dumps({'closeReason': 'Resolved', 'closeNotes': 'confirmed',
+                                 'closingUserId': 'admin'})})
+        self.assertEqual(update.results, [closed_in_xsoar])
+        context, version = update.context, update.version
+        got = self.run_ok('microsoft-365-defender-incident-get', context=context,
+                          version=version, args={'id': closed_in_xsoar})
+        incident = got.results[0]['Contents']
+        self.assertEqual((incident['status'], incident['classification'],
+                          incident['determination']), ('Resolved', 'TruePositive', 'Malware'))
+
+        # Resolved in Defender as a true positive: XSOAR is told to close it as a duplicate.
+        control('PATCH', f'/_emulator/incidents/{resolved_in_defender}',
+                {'status': 'Resolved', 'classification': 'TruePositive',
+                 'determination': 'Phishing'})
+        modified = self.run_ok('get-modified-remote-data', context=context, version=version,
+                               args={'lastUpdate': '2000-01-01T00:00:00Z'})
+        self.assertIn(resolved_in_defender, modified.results[0]['Contents'])
+        remote = self.run_ok('get-remote-data', context=modified.context,
+                             version=modified.version,
+                             args={'id': resolved_in_defender, 'lastUpdate': '0'})
+        [[mirrored, *entries]] = remote.results
+        self.assertEqual(str(mirrored['incidentId']), resolved_in_defender)
+        closes = [e['Contents'] for e in entries if isinstance(e.get('Contents'), dict)]
+        self.assertIn({'dbotIncidentClose': True, 'closeReason': 'Duplicate',
+                       'closeNotes': 'Resolved in Microsoft 365 Defender as TruePositive '
+                                     '(Phishing).'}, closes)
 
 
 class BinaryFailures(ShimTest):
