@@ -7,6 +7,7 @@ mod emulator;
 mod fetch;
 mod incidents;
 mod mirroring;
+mod number_arguments;
 mod replay;
 mod sign_in;
 mod support;
