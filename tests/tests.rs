@@ -5,6 +5,7 @@ mod contract_files;
 mod emulated;
 mod emulator;
 mod fetch;
+mod fuzz_envelope;
 mod incidents;
 mod mirroring;
 mod number_arguments;
