@@ -7,7 +7,9 @@
 //! another sequence, `FUZZ_CASE=<i>` runs one case of it, `FUZZ_CASES=<n>` and
 //! `FUZZ_SECONDS=<s>` move the bounds (300 cases or 20 seconds, whichever comes first).
 //! Every host the binary could reach is on 127.0.0.1: the emulator, or a port nothing listens
-//! on; host parameters are never left empty, since empty means Microsoft's real hosts.
+//! on; host parameters are never left empty, since empty means Microsoft's real hosts. In about
+//! a third of the cases the emulator misanswers too (its faults: throttling, errors, HTML,
+//! dropped connections, bodies with extreme numbers), so that answers are fuzzed as well.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -75,6 +77,8 @@ struct Case {
     envelope: Option<Value>,
     /// Secrets placed in the parameters; none may show on stdout or stderr.
     secrets: Vec<String>,
+    /// How the emulator misanswers during the case (its `/_emulator/faults` specs).
+    faults: Vec<Value>,
 }
 
 #[test]
@@ -83,15 +87,6 @@ fn random_and_extreme_envelopes_end_in_one_document_without_panic() {
     let cases = env_number("FUZZ_CASES").map_or(DEFAULT_CASES, |n| n as usize);
     let budget = Duration::from_secs(env_number("FUZZ_SECONDS").unwrap_or(DEFAULT_SECONDS));
     let only = env_number("FUZZ_CASE").map(|n| n as usize);
-    // On the real clock: the emulator checks the time in signed client assertions.
-    let emulator = RunningEmulator::start(&EmulatorSettings {
-        start_time: Some("now".to_owned()),
-        ..EmulatorSettings::default()
-    });
-    let world = World {
-        emulator: emulator.base_url.clone(),
-        closed: CLOSED.to_owned(),
-    };
     let started = Instant::now();
     let first = only.unwrap_or(0);
     let last = only.map_or(cases, |i| i + 1);
@@ -102,12 +97,27 @@ fn random_and_extreme_envelopes_end_in_one_document_without_panic() {
     std::thread::scope(|scope| {
         for _ in 0..2 {
             scope.spawn(|| {
+                // One emulator for each thread: a case's faults must meet that case's requests.
+                // On the real clock: the emulator checks the time in signed client assertions.
+                let emulator = RunningEmulator::start(&EmulatorSettings {
+                    start_time: Some("now".to_owned()),
+                    ..EmulatorSettings::default()
+                });
+                let world = World {
+                    emulator: emulator.base_url.clone(),
+                    closed: CLOSED.to_owned(),
+                };
                 loop {
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     if index >= last || started.elapsed() > budget {
                         break;
                     }
                     let case = generate(seed, index, &world);
+                    emulator.call("DELETE", "/_emulator/faults", None);
+                    if !case.faults.is_empty() {
+                        let faults = Value::Array(case.faults.clone());
+                        emulator.call("POST", "/_emulator/faults", Some(&faults));
+                    }
                     let outcome = check(&case);
                     tally.lock().unwrap().count(&case, &outcome);
                     match (outcome, known_crash(&case)) {
@@ -157,15 +167,26 @@ fn env_number(name: &str) -> Option<u64> {
 /// narrowest description of its envelopes. Remove an entry once its fix is merged.
 fn known_crash(case: &Case) -> Option<&'static str> {
     let envelope = case.envelope.as_ref()?;
-    let whole = |value: &Value| match value {
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        other => other.as_i64(),
+    let number = |value: &Value| match value {
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        other => other.as_f64(),
     };
     // `fetch_timeout` near i64::MAX seconds: `Instant + Duration` overflows in
     // commands/fetch.rs (the fetch settings accept any positive number).
-    let fetch_timeout = whole(&envelope["params"]["fetch_timeout"]).unwrap_or(0);
-    (envelope["command"] == "fetch-incidents" && fetch_timeout > 1 << 60)
-        .then_some("fetch_timeout overflows the fetch deadline")
+    let fetch_timeout = number(&envelope["params"]["fetch_timeout"]).unwrap_or(0.0);
+    if envelope["command"] == "fetch-incidents" && fetch_timeout > 1e18 {
+        return Some("fetch_timeout overflows the fetch deadline");
+    }
+    // A token answer whose `expires_in` is near i64's ends: `valid_until` (now + lifetime)
+    // overflows in auth/token_cache.rs.
+    let huge_lifetime = case.faults.iter().any(|fault| {
+        let body: Value = fault["body"]
+            .as_str()
+            .and_then(|body| serde_json::from_str(body).ok())
+            .unwrap_or_default();
+        number(&body["expires_in"]).is_some_and(|seconds| seconds.abs() > 1e18)
+    });
+    huge_lifetime.then_some("a token's expires_in overflows valid_until")
 }
 
 /// Exit statuses by command, to show what the generator reached.
@@ -396,11 +417,12 @@ fn report(seed: u64, case: &Case, problem: &str) -> String {
     };
     let env: Vec<String> = case.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!(
-        "case {} (FUZZ_SEED={} FUZZ_CASE={}): {problem}\nenvironment: {}\n{shown}",
+        "case {} (FUZZ_SEED={} FUZZ_CASE={}): {problem}\nenvironment: {}\nemulator faults: {}\n{shown}",
         case.index,
         seed.wrapping_sub(BASE_SEED),
         case.index,
-        env.join(" ")
+        env.join(" "),
+        Value::Array(case.faults.clone())
     )
 }
 
@@ -494,12 +516,18 @@ fn generate(seed: u64, index: usize, world: &World) -> Case {
     let envelope = serde_json::from_slice::<Value>(stdin.strip_prefix(BOM).unwrap_or(&stdin))
         .ok()
         .filter(Value::is_object);
+    let faults = if rng.random_bool(0.3) {
+        faults(&mut rng, world)
+    } else {
+        Vec::new()
+    };
     Case {
         index,
         stdin,
         env,
         envelope,
         secrets,
+        faults,
     }
 }
 
@@ -993,6 +1021,72 @@ fn last_run(rng: &mut StdRng) -> Value {
             }
             Value::Object(map)
         }
+    }
+}
+
+/// Answers Microsoft should not give: throttling with any `Retry-After`, server errors, HTML
+/// from a proxy, dropped connections, slow answers, and bodies with numbers and times at their
+/// limits. Every URL in them is on 127.0.0.1.
+fn faults(rng: &mut StdRng, world: &World) -> Vec<Value> {
+    let paths = r#"["*", "/*/oauth2/v2.0/token", "/*/oauth2/v2.0/devicecode",
+        "/metadata/identity/oauth2/token", "/api/incidents", "/api/incidents/*",
+        "/api/advancedhunting/run", "/v1.0/*"]"#;
+    (0..rng.random_range(1..=3))
+        .map(|_| {
+            let path = one_of(rng, paths);
+            let mut fault = json!({"path": path, "times": rng.random_range(1..=3)});
+            match rng.random_range(0..6) {
+                0 => {
+                    fault["status"] = one_of(rng, "[429, 500, 503, 401, 403, 400, 404]");
+                    fault["retry_after"] = one_of(
+                        rng,
+                        "[0, 1, 4294967295, 9223372036854775807, 18446744073709551615]",
+                    );
+                }
+                1 => fault["drop_connection"] = json!(true),
+                2 => {
+                    fault["html"] = json!(true);
+                    fault["status"] = one_of(rng, "[200, 502]");
+                }
+                3 => fault["delay_ms"] = json!(rng.random_range(0..300)),
+                _ => {
+                    fault["body"] =
+                        json!(answer_body(rng, path.as_str().unwrap_or(""), world).to_string());
+                    if rng.random_bool(0.3) {
+                        fault["status"] = one_of(rng, "[200, 400, 401, 429, 500]");
+                    }
+                }
+            }
+            fault
+        })
+        .collect()
+}
+
+/// A body in the shape the endpoint at `path` answers with, its numbers and times extreme.
+fn answer_body(rng: &mut StdRng, path: &str, world: &World) -> Value {
+    let numbers = r#"[3600, 5, 0, -1, 9223372036854775807, -9223372036854775808,
+        18446744073709551615, 1e300, "3600", "9223372036854775807", null, "soon"]"#;
+    let link = format!("{}/api/incidents?$skip=100", world.emulator);
+    if path.contains("token") {
+        json!({"access_token": random_text(rng), "token_type": "Bearer",
+               "expires_in": one_of(rng, numbers), "expires_on": one_of(rng, numbers),
+               "refresh_token": one_of(rng, r#"["rt-x", "", null, 7]"#)})
+    } else if path.contains("devicecode") {
+        json!({"device_code": "dc-x", "user_code": random_text(rng),
+               "verification_uri": format!("{}/devicelogin", world.emulator),
+               "expires_in": one_of(rng, numbers), "interval": one_of(rng, numbers)})
+    } else if path.contains("hunting") {
+        json!({"Schema": [{"Name": random_text(rng), "Type": "String"}],
+               "Results": [{"a": one_of(rng, numbers)}, random_value(rng, 2)],
+               "Stats": random_value(rng, 1)})
+    } else if rng.random_bool(0.7) {
+        let incident = json!({"incidentId": one_of(rng, numbers), "incidentName": random_text(rng),
+            "createdTime": extreme_time(rng), "lastUpdateTime": extreme_time(rng),
+            "status": one_of(rng, r#"["Active", "Resolved", "", 7]"#), "alerts": [],
+            "tags": one_of(rng, r#"[[], null, "x", [1]]"#)});
+        json!({"value": [incident], "@odata.nextLink": one_of(rng, &format!(r#"[null, "{link}", "/x", 7]"#))})
+    } else {
+        random_value(rng, 3)
     }
 }
 
