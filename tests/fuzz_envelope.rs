@@ -177,8 +177,9 @@ fn known_crash(case: &Case) -> Option<&'static str> {
     if envelope["command"] == "fetch-incidents" && fetch_timeout > 1e18 {
         return Some("fetch_timeout overflows the fetch deadline");
     }
-    // A token answer whose `expires_in` is near i64's ends: `valid_until` (now + lifetime)
-    // overflows in auth/token_cache.rs.
+    // A token or device code answer whose `expires_in` is near i64's ends: `valid_until`
+    // (now + lifetime) overflows in auth/token_cache.rs, the code's expiry (now + expires_in)
+    // in auth/device_code.rs.
     let huge_lifetime = case.faults.iter().any(|fault| {
         let body: Value = fault["body"]
             .as_str()
@@ -186,7 +187,7 @@ fn known_crash(case: &Case) -> Option<&'static str> {
             .unwrap_or_default();
         number(&body["expires_in"]).is_some_and(|seconds| seconds.abs() > 1e18)
     });
-    huge_lifetime.then_some("a token's expires_in overflows valid_until")
+    huge_lifetime.then_some("an expires_in of the sign-in service overflows a time")
 }
 
 /// Exit statuses by command, to show what the generator reached.
