@@ -89,6 +89,151 @@ impl Args {
     }
 }
 
+/// The values a number argument accepts. A number from outside is checked against its range
+/// before any command does arithmetic with it: a timeout becomes a deadline (`Instant +
+/// Duration` panics on overflow), a limit and an offset count incidents and pages, and a
+/// number past `i64` or a fraction is no count at all. The README's "Limits and caps" lists
+/// the same ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberRange {
+    pub min: i64,
+    pub max: i64,
+    /// What the number counts, for the error message ("seconds", "incidents").
+    pub unit: &'static str,
+    /// When set, every negative number is accepted too, meaning this: XSOAR's convention of
+    /// `-1` for "no limit".
+    pub negative_means: Option<&'static str>,
+}
+
+/// The most seconds any command may be given to finish. An hour is longer than any Microsoft
+/// API call takes (advanced hunting stops a query after 3 minutes) and keeps every deadline
+/// far from `Instant`'s overflow.
+pub const MAX_TIMEOUT_SECONDS: i64 = 3600;
+
+/// `timeout` of the commands that call the API: seconds for the whole command.
+pub const TIMEOUT_SECONDS: NumberRange = NumberRange {
+    min: 1,
+    max: MAX_TIMEOUT_SECONDS,
+    unit: "seconds",
+    negative_means: None,
+};
+
+/// The range of every number argument in integration.yml, by command and argument; `None` as
+/// the command means every command. A test keeps this table and the declaration in step.
+const NUMBER_RANGES: &[(Option<&str>, &str, NumberRange)] = &[
+    // The device code step waits for a person, and the platform holds a worker while it
+    // does; 0 checks once without waiting.
+    (
+        Some("microsoft-365-defender-auth-complete"),
+        "timeout",
+        NumberRange {
+            min: 0,
+            max: 60,
+            unit: "seconds",
+            negative_means: None,
+        },
+    ),
+    (None, "timeout", TIMEOUT_SECONDS),
+    // 100 pages of the API's 100: more than a war-room table or a playbook loop can use.
+    (
+        Some("microsoft-365-defender-incidents-list"),
+        "limit",
+        NumberRange {
+            min: 1,
+            max: 10_000,
+            unit: "incidents",
+            negative_means: None,
+        },
+    ),
+    (
+        Some("microsoft-365-defender-incidents-list"),
+        "offset",
+        NumberRange {
+            min: 0,
+            max: 1_000_000,
+            unit: "incidents",
+            negative_means: None,
+        },
+    ),
+    // The advanced hunting API returns at most 100,000 rows of one query:
+    // https://learn.microsoft.com/en-us/defender-xdr/api-advanced-hunting
+    (
+        Some("microsoft-365-defender-advanced-hunting"),
+        "limit",
+        NumberRange {
+            min: 1,
+            max: 100_000,
+            unit: "rows",
+            negative_means: Some("no limit"),
+        },
+    ),
+    // XSOAR's incident status: 0 pending, 1 active, 2 done, 3 archived.
+    (
+        Some("update-remote-system"),
+        "status",
+        NumberRange {
+            min: 0,
+            max: 3,
+            unit: "(the XSOAR incident status)",
+            negative_means: None,
+        },
+    ),
+];
+
+/// A number argument no entry of [`NUMBER_RANGES`] names (a test keeps that from happening)
+/// still gets a range that no arithmetic on it can overflow.
+const UNLISTED_RANGE: NumberRange = NumberRange {
+    min: 0,
+    max: i32::MAX as i64,
+    unit: "",
+    negative_means: None,
+};
+
+/// The accepted values of number argument `argument` of `command`.
+pub fn number_range(command: &str, argument: &str) -> NumberRange {
+    NUMBER_RANGES
+        .iter()
+        .find(|(c, a, _)| *a == argument && c.is_none_or(|c| c == command))
+        .map_or(UNLISTED_RANGE, |(_, _, range)| *range)
+}
+
+impl NumberRange {
+    /// Whether `number` is accepted.
+    pub fn contains(&self, number: i128) -> bool {
+        (i128::from(self.min)..=i128::from(self.max)).contains(&number)
+            || (self.negative_means.is_some() && (i128::from(i64::MIN)..0).contains(&number))
+    }
+
+    /// `number` for argument `name`, or the error that names the argument and the range.
+    pub fn check(&self, name: &str, number: i64) -> Result<i64, ArgumentError> {
+        if self.contains(i128::from(number)) {
+            Ok(number)
+        } else {
+            Err(ArgumentError::Invalid {
+                name: name.to_owned(),
+                value: ShownValue(number.to_string()),
+                allowed: format!("Out of range. {}", self.accepted()),
+            })
+        }
+    }
+
+    /// The sentence that tells the user which values are accepted.
+    pub fn accepted(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        match self.negative_means {
+            Some(meaning) => format!(
+                "Accepted values: {} to {}{unit}, or -1 for {meaning}.",
+                self.min, self.max
+            ),
+            None => format!("Accepted values: {} to {}{unit}.", self.min, self.max),
+        }
+    }
+}
+
 /// Validates `raw` against `declaration`. Arguments the declaration does not know are ignored
 /// (platforms add their own) with a debug line.
 pub fn validate(
@@ -110,7 +255,10 @@ pub fn validate(
         };
         match value {
             Some(value) => {
-                values.insert(argument.name.clone(), convert(argument, value)?);
+                values.insert(
+                    argument.name.clone(),
+                    convert(&declaration.name, argument, value)?,
+                );
             }
             None if argument.required => {
                 return Err(ArgumentError::Missing {
@@ -136,7 +284,11 @@ fn is_absent(argument: &ArgumentDeclaration, value: &Value) -> bool {
     }
 }
 
-fn convert(argument: &ArgumentDeclaration, value: &Value) -> Result<ArgValue, ArgumentError> {
+fn convert(
+    command: &str,
+    argument: &ArgumentDeclaration,
+    value: &Value,
+) -> Result<ArgValue, ArgumentError> {
     let invalid = |allowed: String| ArgumentError::Invalid {
         name: argument.name.clone(),
         value: ShownValue(shown(value)),
@@ -160,12 +312,14 @@ fn convert(argument: &ArgumentDeclaration, value: &Value) -> Result<ArgValue, Ar
     }
     let converted = match argument.kind {
         Some(ArgumentType::Number) => {
-            let number = match value {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
-                _ => None,
-            };
-            ArgValue::Number(number.ok_or_else(|| invalid("Expected a whole number.".to_owned()))?)
+            let range = number_range(command, &argument.name);
+            let number = whole_number(value)
+                .ok_or_else(|| invalid(format!("Expected a whole number. {}", range.accepted())))?;
+            if !range.contains(number) {
+                return Err(invalid(format!("Out of range. {}", range.accepted())));
+            }
+            // In range, so within `i64`.
+            ArgValue::Number(number as i64)
         }
         Some(ArgumentType::Boolean) => {
             let flag = match value {
@@ -198,6 +352,29 @@ fn convert(argument: &ArgumentDeclaration, value: &Value) -> Result<ArgValue, Ar
         }
     };
     Ok(converted)
+}
+
+/// The whole number `value` stands for: a JSON number or its text, as an integer or in a
+/// float's notation with nothing after the point (`"5"`, `5.0`, `"1e3"`). Numbers past `i64`
+/// come back too (saturated at `i128`'s ends) so that the error can say "out of range";
+/// fractions, NaN and infinities are no whole number.
+fn whole_number(value: &Value) -> Option<i128> {
+    let from_float = |f: f64| (f.is_finite() && f.fract() == 0.0).then_some(f as i128);
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .or_else(|| n.as_f64().and_then(from_float)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i128>().ok().or_else(|| {
+                // Rust reads "inf" and "NaN" as floats; `from_float` refuses both.
+                s.parse::<f64>().ok().and_then(from_float)
+            })
+        }
+        _ => None,
+    }
 }
 
 /// The elements of a list argument: a comma-separated string or a JSON array of scalars.
@@ -282,10 +459,14 @@ mod tests {
             err.to_string(),
             "Invalid value for argument `status`: \"open\". Allowed values: Active, Resolved."
         );
-        let err = validate(&decl, &raw(json!({"limit": "ten"}))).unwrap_err();
+        let err = validate_in(
+            "microsoft-365-defender-incidents-list",
+            json!({"limit": "ten"}),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Invalid value for argument `limit`: \"ten\". Expected a whole number."
+            "Invalid value for argument `limit`: \"ten\". Expected a whole number. Accepted values: 1 to 10000 incidents."
         );
     }
 
@@ -386,5 +567,197 @@ mod tests {
         let args = validate(&decl, &raw(json!({"assigned_to": ""}))).unwrap();
         assert_eq!(args.text("assigned_to"), Some(""));
         assert!(validate(&decl, &raw(json!({"assigned_to": ["a"]}))).is_err());
+    }
+
+    fn validate_in(command: &str, given: Value) -> Result<Args, ArgumentError> {
+        let integration = crate::declaration::integration().unwrap();
+        validate(integration.command(command).unwrap(), &raw(given))
+    }
+
+    #[test]
+    fn every_declared_number_argument_has_a_range_of_its_own() {
+        let integration = crate::declaration::integration().unwrap();
+        for command in &integration.script.commands {
+            for argument in &command.arguments {
+                if argument.kind != Some(ArgumentType::Number) {
+                    continue;
+                }
+                let range = number_range(&command.name, &argument.name);
+                assert_ne!(
+                    range, UNLISTED_RANGE,
+                    "{} {}: add its range to NUMBER_RANGES",
+                    command.name, argument.name
+                );
+                if let Some(default) = &argument.default_value {
+                    let default = whole_number(default).expect("a whole default");
+                    assert!(
+                        range.contains(default),
+                        "{} {}: default {default} is out of its range",
+                        command.name,
+                        argument.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_range() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let section = readme
+            .split("## Limits and caps")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README.md has a section `## Limits and caps`");
+        for (_, argument, range) in NUMBER_RANGES {
+            let shown = format!("{} to {}", range.min, range.max);
+            assert!(
+                section.contains(&shown) && section.contains(&format!("`{argument}`")),
+                "README's limits do not mention `{argument}`: {shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeouts_are_whole_seconds_within_an_hour() {
+        let command = "microsoft-365-defender-incidents-list";
+        for accepted in [
+            json!("1"),
+            json!(" 3600 "),
+            json!(30),
+            json!(30.0),
+            json!("1e3"),
+        ] {
+            let args = validate_in(command, json!({"timeout": accepted})).unwrap();
+            assert!(
+                (1..=3600).contains(&args.number("timeout").unwrap()),
+                "{accepted}"
+            );
+        }
+        let refused = [
+            json!("0"),
+            json!("-1"),
+            json!("3601"),
+            json!("9223372036854775807"),
+            json!("9223372036854775808"),
+            json!("-9223372036854775809"),
+            json!("99999999999999999999999999999999999999999999999"),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1e300),
+            json!("1.5"),
+            json!(1.5),
+            json!("1e309"),
+            json!("NaN"),
+            json!("inf"),
+            json!("-inf"),
+            json!("0x10"),
+            json!("１０"),
+            json!(true),
+            json!(["5"]),
+            json!({"seconds": 5}),
+        ];
+        for value in refused {
+            let err = validate_in(command, json!({"timeout": value})).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with("Invalid value for argument `timeout`")
+                    && message.ends_with("Accepted values: 1 to 3600 seconds."),
+                "{value}: {message}"
+            );
+        }
+        let err = validate_in(command, json!({"timeout": "9223372036854775807"})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value for argument `timeout`: \"9223372036854775807\". Out of range. Accepted values: 1 to 3600 seconds."
+        );
+        let err = validate_in(command, json!({"timeout": "1.5"})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value for argument `timeout`: \"1.5\". Expected a whole number. Accepted values: 1 to 3600 seconds."
+        );
+    }
+
+    #[test]
+    fn auth_complete_waits_at_most_a_minute_and_zero_checks_once() {
+        let command = "microsoft-365-defender-auth-complete";
+        let args = validate_in(command, json!({"timeout": "0"})).unwrap();
+        assert_eq!(args.number("timeout"), Some(0));
+        let args = validate_in(command, json!({})).unwrap();
+        assert_eq!(args.number("timeout"), Some(60));
+        let err = validate_in(command, json!({"timeout": "61"})).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("Out of range. Accepted values: 0 to 60 seconds."),
+            "{err}"
+        );
+        assert!(validate_in(command, json!({"timeout": -1})).is_err());
+    }
+
+    #[test]
+    fn incident_limits_and_offsets_have_caps() {
+        let command = "microsoft-365-defender-incidents-list";
+        let args = validate_in(command, json!({"limit": "10000", "offset": "1000000"})).unwrap();
+        assert_eq!(
+            (args.number("limit"), args.number("offset")),
+            (Some(10_000), Some(1_000_000))
+        );
+        for (name, value) in [
+            ("limit", "0"),
+            ("limit", "-1"),
+            ("limit", "10001"),
+            ("offset", "-1"),
+            ("offset", "1000001"),
+            ("offset", "18446744073709551616"),
+        ] {
+            let err = validate_in(command, json!({ name: value })).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("Invalid value for argument `{name}`")),
+                "{name}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_negative_hunting_limit_means_no_limit_and_zero_is_refused() {
+        let command = "microsoft-365-defender-advanced-hunting";
+        for (value, expected) in [
+            ("-1", -1),
+            ("-9223372036854775808", i64::MIN),
+            ("100000", 100_000),
+        ] {
+            let args = validate_in(command, json!({"query": "T", "limit": value})).unwrap();
+            assert_eq!(args.number("limit"), Some(expected));
+        }
+        for value in ["0", "100001", "-9223372036854775809"] {
+            let err = validate_in(command, json!({"query": "T", "limit": value})).unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("Accepted values: 1 to 100000 rows, or -1 for no limit."),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_mirrored_status_is_an_xsoar_status() {
+        let command = "update-remote-system";
+        let args = validate_in(command, json!({"remoteId": "1", "status": 2})).unwrap();
+        assert_eq!(args.number("status"), Some(2));
+        for value in [json!(4), json!(-1), json!("2.5")] {
+            assert!(validate_in(command, json!({"remoteId": "1", "status": value})).is_err());
+        }
+    }
+
+    #[test]
+    fn the_range_is_checked_again_where_a_number_is_used() {
+        assert_eq!(TIMEOUT_SECONDS.check("timeout", 3600).unwrap(), 3600);
+        let err = TIMEOUT_SECONDS.check("timeout", i64::MAX).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Accepted values: 1 to 3600 seconds."),
+            "{err}"
+        );
     }
 }

@@ -14,11 +14,14 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::api::ConfiguredBackend;
-use crate::args::Args;
+use crate::args::{Args, TIMEOUT_SECONDS};
 use crate::auth::Session;
 use crate::config::InstanceConfig;
-use crate::error::{ArgumentError, Error, ShownValue};
+use crate::error::Error;
 use crate::output::ResultItem;
+
+/// The `timeout` of a command whose declaration gives none.
+const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 
 /// Every command the binary answers. `test-module` and `fetch-incidents` are the platform's
 /// built-in commands; all others are declared in integration.yml (a test keeps the two in step).
@@ -159,22 +162,17 @@ async fn run_online(
 }
 
 /// The incidents backend the instance is configured for (`api_backend`), for one command, which
-/// must be done within the command's `timeout` argument (seconds) from now.
+/// must be done within the command's `timeout` argument (seconds) from now. The argument was
+/// checked against its declared range already; checking again here keeps a deadline from
+/// overflowing `Instant` whatever path the number took.
 fn backend<'s, 'a>(
     session: &'s mut Session<'a>,
     args: &Args,
 ) -> Result<ConfiguredBackend<'s, 'a>, Error> {
-    let seconds = args.number("timeout").unwrap_or(30);
-    let seconds = u64::try_from(seconds)
-        .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| ArgumentError::Invalid {
-            name: "timeout".to_owned(),
-            value: ShownValue(seconds.to_string()),
-            allowed: "Expected a positive number of seconds.".to_owned(),
-        })?;
+    let seconds = args.number("timeout").unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    let seconds = TIMEOUT_SECONDS.check("timeout", seconds)?;
     Ok(ConfiguredBackend::new(
         session,
-        Duration::from_secs(seconds),
+        Duration::from_secs(seconds.unsigned_abs()),
     ))
 }
