@@ -169,7 +169,12 @@ impl Cursor {
             let instant = value
                 .and_then(Value::as_str)
                 .and_then(time::parse_instant)
-                .ok_or_else(|| CursorError(format!("its `{name}` is missing or not a time")))?;
+                .ok_or_else(|| {
+                    CursorError(format!(
+                        "its `{name}` is missing or not an ISO-8601 time {}",
+                        time::range_text()
+                    ))
+                })?;
             if !time::in_range(instant) {
                 return Err(CursorError(format!(
                     "its `{name}` {} is not a time {}",
