@@ -447,11 +447,13 @@ fn wrong_type(param: &'static str, expected: &str, found: &Value) -> ConfigError
 /// The fetch parameters, validated.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
-    /// Where the first fetch starts (`first_fetch`, resolved against the current time).
+    /// Where the first fetch starts (`first_fetch`, resolved against the current time; not in
+    /// the future, and not before 1970, which it is raised to).
     pub first_fetch: jiff::Timestamp,
     /// The most incidents one run creates (`max_fetch`, 1 to 100).
     pub max_fetch: usize,
-    /// How long one run may take (`fetch_timeout`); none means no limit of our own.
+    /// How long one run may take (`fetch_timeout`, at most [`MAX_FETCH_TIMEOUT_SECS`]); none
+    /// means no limit of our own.
     pub fetch_timeout: Option<std::time::Duration>,
     /// How late an incident may become visible after its creation and still be fetched
     /// (`fetch_lookback`, minutes).
@@ -463,20 +465,33 @@ pub struct FetchSettings {
 /// The largest `max_fetch`: one API page.
 pub const MAX_FETCH_LIMIT: usize = 100;
 
+/// The longest `fetch_timeout`, in seconds: a day. A larger one is read as a day.
+pub const MAX_FETCH_TIMEOUT_SECS: u64 = 24 * 3600;
+
 impl FetchSettings {
     pub fn from_params(params: &Map<String, Value>) -> Result<FetchSettings, ConfigError> {
         let params = Params(params);
         let first_fetch_text = params
             .text("first_fetch")?
             .unwrap_or_else(|| "12 hours".to_owned());
-        let first_fetch =
-            crate::fetch::time::parse_point_in_time(&first_fetch_text, jiff::Timestamp::now())
-                .ok_or_else(|| ConfigError::Invalid {
-                    param: "first_fetch",
-                    reason: format!(
-                        "{first_fetch_text:?} is not a time; use a span such as `3 days`, `12 hours` or `30 minutes`, an ISO-8601 time, or epoch seconds"
-                    ),
-                })?;
+        let now = jiff::Timestamp::now();
+        let first_fetch = crate::fetch::time::parse_point_in_time(&first_fetch_text, now)
+            .ok_or_else(|| ConfigError::Invalid {
+                param: "first_fetch",
+                reason: format!(
+                    "{first_fetch_text:?} is not a time; use a span such as `3 days`, `12 hours` or `30 minutes`, an ISO-8601 time, or epoch seconds"
+                ),
+            })?;
+        if first_fetch > now {
+            return Err(ConfigError::Invalid {
+                param: "first_fetch",
+                reason: format!(
+                    "{first_fetch_text:?} is in the future, so nothing would ever be fetched; use a time in the past or a span such as `3 days`"
+                ),
+            });
+        }
+        // Nothing in Defender is older than 1970; the cursor accepts no earlier time.
+        let first_fetch = first_fetch.max(crate::fetch::time::EARLIEST);
         let max_fetch = match params.whole_number("max_fetch")? {
             None => 10,
             Some(n) if n < 1 => {
@@ -504,7 +519,18 @@ impl FetchSettings {
                     reason: format!("{n} is not a number of seconds"),
                 });
             }
-            Some(n) => Some(std::time::Duration::from_secs(n.unsigned_abs())),
+            Some(n) => {
+                let seconds = n.unsigned_abs();
+                if seconds > MAX_FETCH_TIMEOUT_SECS {
+                    tracing::warn!(
+                        fetch_timeout = seconds,
+                        "fetch_timeout is above {MAX_FETCH_TIMEOUT_SECS} seconds; a run takes at most {MAX_FETCH_TIMEOUT_SECS}"
+                    );
+                }
+                Some(std::time::Duration::from_secs(
+                    seconds.min(MAX_FETCH_TIMEOUT_SECS),
+                ))
+            }
         };
         let lookback_minutes = match params.whole_number("fetch_lookback")? {
             None => 10,
@@ -523,6 +549,50 @@ impl FetchSettings {
             lookback: jiff::SignedDuration::from_mins(lookback_minutes),
             incident_type: params.text("incidentType")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod fetch_settings_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(params: Value) -> Result<FetchSettings, ConfigError> {
+        FetchSettings::from_params(params.as_object().unwrap())
+    }
+
+    #[test]
+    fn extreme_numbers_are_refused_or_held_at_their_documented_limits() {
+        let huge = "9223372036854775807";
+        let held = settings(json!({"max_fetch": huge, "fetch_timeout": huge})).unwrap();
+        assert_eq!(held.max_fetch, MAX_FETCH_LIMIT);
+        assert_eq!(
+            held.fetch_timeout,
+            Some(std::time::Duration::from_secs(MAX_FETCH_TIMEOUT_SECS))
+        );
+        let early = settings(json!({"first_fetch": "-62135596800"})).unwrap();
+        assert_eq!(early.first_fetch, crate::fetch::time::EARLIEST);
+        for (param, value) in [
+            ("max_fetch", json!("-1")),
+            ("max_fetch", json!("1e309")),
+            ("max_fetch", json!("99999999999999999999")),
+            ("max_fetch", json!(1.5)),
+            ("fetch_timeout", json!("-9223372036854775808")),
+            ("fetch_timeout", json!("1e309")),
+            ("fetch_lookback", json!(huge)),
+            ("fetch_lookback", json!("-1")),
+            ("first_fetch", json!("9999-12-31T23:59:59Z")),
+            ("first_fetch", json!("1e309")),
+            ("first_fetch", json!("NaN")),
+            ("first_fetch", json!("100000 years")),
+            ("first_fetch", json!(huge)),
+        ] {
+            let error = settings(json!({param: value})).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("`{param}`")),
+                "{param} {value}: {error}"
+            );
+        }
     }
 }
 

@@ -26,9 +26,9 @@ pub async fn fetch_incidents(
     let limits = FetchLimits {
         max_fetch: settings.max_fetch,
         lookback: settings.lookback,
-        deadline: settings
-            .fetch_timeout
-            .map(|timeout| started + timeout.saturating_sub(safety_margin(timeout))),
+        deadline: settings.fetch_timeout.and_then(|timeout| {
+            started.checked_add(timeout.saturating_sub(safety_margin(timeout)))
+        }),
     };
     let outcome = fetch::fetch(&mut DefenderSource::new(session), cursor, limits).await;
     if let Some(failure) = outcome.failure {

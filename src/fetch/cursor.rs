@@ -17,18 +17,28 @@
 //!  "seen": {"2025-01-10T08:15": "101-150,160"},  // emitted ids by minute of createdTime
 //!  "seen_text": {"2025-01-10T08:15": ["ed-4c2a/7"]}}  // the same for Graph's text ids, if any
 //! ```
+//!
+//! `last_run` comes from outside, so every number in it is checked before any arithmetic: times
+//! must lie in [`time::EARLIEST`]..=[`time::LATEST`], paging positions from 0 to [`MAX_SKIP`],
+//! the window must be a duration of at least a tick (a wider one than [`MAX_WINDOW`] is read as
+//! that). Anything else is refused with a [`CursorError`] that names the field.
 
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
+use super::MAX_WINDOW;
 use super::id_set::IdSet;
 use super::time::{self, TICK};
 use crate::api::IncidentId;
 
 /// The cursor format this version writes and reads.
 const VERSION: u64 = 1;
+
+/// The largest paging position a cursor may hold: far more incidents than one instant or one
+/// look-back range ever holds, and far from overflowing when a page is added.
+pub const MAX_SKIP: u64 = 1_000_000_000;
 
 /// Where fetching stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +122,9 @@ impl Cursor {
             Some(other) => Err(CursorError(format!(
                 "it has version {other}, and this version of the integration reads version {VERSION}"
             ))),
-            None => Err(CursorError("it has no version".to_owned())),
+            None => Err(CursorError(format!(
+                "its `version` is missing or not a whole number (this version of the integration reads version {VERSION})"
+            ))),
         }
     }
 
@@ -129,6 +141,7 @@ impl Cursor {
             .flatten()
             .filter_map(|incident| incident.get("occurred")?.as_str())
             .filter_map(time::parse_instant)
+            .filter(|occurred| time::in_range(*occurred))
             .min();
         let start = match queued {
             Some(oldest) => oldest,
@@ -137,9 +150,15 @@ impl Cursor {
                     .get("last_run")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                time::parse_instant(text)
-                    .ok_or_else(|| CursorError(format!("its `last_run` {text:?} is not a time")))?
-                    + TICK
+                let last = time::parse_instant(text)
+                    .filter(|last| time::in_range(*last))
+                    .ok_or_else(|| {
+                        CursorError(format!(
+                            "its `last_run` {text:?} is not a time {}",
+                            time::range_text()
+                        ))
+                    })?;
+                time::later(last, TICK)
             }
         };
         Ok(Cursor::starting_at(start))
@@ -147,11 +166,23 @@ impl Cursor {
 
     fn parse(last_run: &Map<String, Value>) -> Result<Cursor, CursorError> {
         let instant = |value: Option<&Value>, name: &str| -> Result<Timestamp, CursorError> {
-            value
+            let instant = value
                 .and_then(Value::as_str)
                 .and_then(time::parse_instant)
-                .map(time::whole_ticks)
-                .ok_or_else(|| CursorError(format!("its `{name}` is missing or not a time")))
+                .ok_or_else(|| {
+                    CursorError(format!(
+                        "its `{name}` is missing or not an ISO-8601 time {}",
+                        time::range_text()
+                    ))
+                })?;
+            if !time::in_range(instant) {
+                return Err(CursorError(format!(
+                    "its `{name}` {} is not a time {}",
+                    time::format(instant),
+                    time::range_text()
+                )));
+            }
+            Ok(time::whole_ticks(instant))
         };
         let optional_instant = |name: &str| match last_run.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -161,8 +192,13 @@ impl Cursor {
             value
                 .get("skip")
                 .and_then(Value::as_u64)
-                .map(|n| n as usize)
-                .ok_or_else(|| CursorError(format!("its `{name}.skip` is not a count")))
+                .filter(|n| *n <= MAX_SKIP)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    CursorError(format!(
+                        "its `{name}.skip` is not a whole number from 0 to {MAX_SKIP}"
+                    ))
+                })
         };
         let window = match last_run.get("window") {
             None | Some(Value::Null) => None,
@@ -171,7 +207,13 @@ impl Cursor {
                     .as_str()
                     .and_then(|text| text.parse::<SignedDuration>().ok())
                     .filter(|window| *window >= TICK)
-                    .ok_or_else(|| CursorError("its `window` is not a duration".to_owned()))?,
+                    .map(|window| window.min(MAX_WINDOW))
+                    .ok_or_else(|| {
+                        CursorError(
+                            "its `window` is not a duration of at least 100 ns (such as PT3H)"
+                                .to_owned(),
+                        )
+                    })?,
             ),
         };
         let burst = match last_run.get("burst") {
@@ -512,6 +554,71 @@ mod tests {
         let drained = json!({"last_run": "2025-01-14T11:11:11Z", "incidents_queue": []});
         let cursor = Cursor::from_last_run(drained.as_object().unwrap(), first_fetch).unwrap();
         assert_eq!(cursor.start, at("2025-01-14T11:11:11Z") + TICK);
+    }
+
+    #[test]
+    fn checks_every_number_before_using_it() {
+        let first_fetch = at("2020-01-01T00:00:00Z");
+        let base = json!({"version": 1, "origin": "2025-01-01T00:00:00Z",
+            "settled": "2025-01-01T00:00:00Z", "start": "2025-01-01T00:00:00Z"});
+        let with = |key: &str, value: Value| {
+            let mut cursor = base.as_object().unwrap().clone();
+            cursor.insert(key.to_owned(), value);
+            cursor
+        };
+        let burst =
+            |skip: Value| json!({"at": "2025-01-01T00:00:00Z", "skip": skip, "settles": true});
+        for (field, bad) in [
+            (
+                "`start`",
+                with("start", json!("9999-12-31T23:59:59.9999999Z")),
+            ),
+            ("`start`", with("start", json!("0001-01-01T00:00:00Z"))),
+            ("`start`", with("start", json!("-009999-01-01T00:00:00Z"))),
+            ("`start`", with("start", json!(1735689600))),
+            ("`newest`", with("newest", json!("9999-12-31T23:59:59Z"))),
+            ("`origin`", with("origin", json!("1969-12-31T23:59:59Z"))),
+            ("`window`", with("window", json!("PT9999999999999999H"))),
+            ("`window`", with("window", json!("-PT1H"))),
+            ("`window`", with("window", json!(3600))),
+            ("`burst.skip`", with("burst", burst(json!(u64::MAX)))),
+            ("`burst.skip`", with("burst", burst(json!(-1)))),
+            ("`burst.skip`", with("burst", burst(json!(1.5)))),
+            ("`burst.skip`", with("burst", burst(json!("100")))),
+            ("`burst.skip`", with("burst", burst(json!(1e300)))),
+            (
+                "`burst.at`",
+                with(
+                    "burst",
+                    json!({"at": "9999-12-31T23:59:59Z", "skip": 0, "settles": true}),
+                ),
+            ),
+            (
+                "`lookback.skip`",
+                with(
+                    "lookback",
+                    json!({"from": "2025-01-01T00:00:00Z",
+                "to": "2025-01-01T00:00:00Z", "skip": 1_000_000_001u64, "settles": "2025-01-01T00:00:00Z"}),
+                ),
+            ),
+            ("`version`", with("version", json!(1.0))),
+            ("`version`", with("version", json!("1"))),
+        ] {
+            let error = Cursor::from_last_run(&bad, first_fetch)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+        let xsoar = json!({"last_run": "9999-12-31T23:59:59.9999999Z", "incidents_queue": []});
+        let error = Cursor::from_last_run(xsoar.as_object().unwrap(), first_fetch).unwrap_err();
+        assert!(error.to_string().contains("`last_run`"), "{error}");
+        // Held at the limits the cursor documents.
+        let wide = with("window", json!("PT876000H"));
+        let cursor = Cursor::from_last_run(&wide, first_fetch).unwrap();
+        assert_eq!(cursor.window, Some(MAX_WINDOW));
+        let deep = with("burst", burst(json!(MAX_SKIP)));
+        let cursor = Cursor::from_last_run(&deep, first_fetch).unwrap();
+        assert_eq!(cursor.burst.map(|burst| burst.skip as u64), Some(MAX_SKIP));
     }
 
     #[test]

@@ -25,13 +25,17 @@
 //!   empty, as everything read there was long visible.
 //! - **Seen ids**: the ids emitted whose `createdTime` a read can still reach are kept in the
 //!   cursor; every read drops them, so overlapping reads never repeat an incident.
+//! - **The first run** on a large backlog searches where it begins by offset instead (see
+//!   [`locate`]), so that it emits `max_fetch` incidents rather than none.
 //!
 //! A run makes at most ⌈max_fetch/100⌉ + 2 list requests, on either API (through Graph, whose
-//! pages hold 50, a run deep in a backlog may emit fewer than max_fetch), and stops early when
-//! its time is nearly up; the cursor it returns describes exactly the incidents it emitted.
+//! pages hold 50, a run deep in a backlog may emit fewer than max_fetch); a run from a cursor
+//! that has not yet seen an incident (the first) makes at most 12. A run stops early when its
+//! time is nearly up; the cursor it returns describes exactly the incidents it emitted.
 
 pub mod cursor;
 pub mod id_set;
+mod locate;
 pub mod platform;
 pub mod source;
 pub mod time;
@@ -54,8 +58,11 @@ const MIN_REQUEST_TIME: Duration = Duration::from_secs(2);
 const TARGET_FILL_PERCENT: usize = 64;
 /// The incidents a run's request budget counts per list request: the legacy API's page.
 const BUDGET_PAGE: usize = 100;
+/// The most list requests a first run makes (a cursor that has not yet seen an incident), to
+/// find where a large backlog begins.
+pub const FIRST_RUN_REQUESTS: usize = 12;
 /// The widest forward window: a year.
-const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
+pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
 
 /// What bounds one run.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +80,17 @@ impl FetchLimits {
     /// pages hold 50, so through Graph a run deep in a backlog may emit fewer than `max_fetch`
     /// (the next run goes on), but it never spends more of the app's request quota.
     pub fn request_budget(&self) -> usize {
-        self.max_fetch.div_ceil(BUDGET_PAGE) + 2
+        self.max_fetch.div_ceil(BUDGET_PAGE).saturating_add(2)
+    }
+
+    /// The most list requests a run from `cursor` makes: [`FIRST_RUN_REQUESTS`] while the
+    /// cursor has not seen an incident yet, else [`FetchLimits::request_budget`].
+    pub fn request_budget_from(&self, cursor: &Cursor) -> usize {
+        if cursor.newest.is_none() {
+            self.request_budget().max(FIRST_RUN_REQUESTS)
+        } else {
+            self.request_budget()
+        }
     }
 }
 
@@ -97,11 +114,15 @@ pub async fn fetch(
     limits: FetchLimits,
 ) -> FetchOutcome {
     let page_size = source.page_size().max(1);
+    let budget = limits.request_budget_from(&cursor);
+    let locating = cursor.newest.is_none();
     let mut run = Run {
         source,
         cursor,
         limits,
         page_size,
+        budget,
+        locating,
         incidents: Vec::new(),
         requests: 0,
     };
@@ -145,6 +166,10 @@ struct Run<'r, S> {
     cursor: Cursor,
     limits: FetchLimits,
     page_size: usize,
+    /// The most list requests this run makes.
+    budget: usize,
+    /// Whether the first forward read may hand over to [`locate`] (a first run).
+    locating: bool,
     incidents: Vec<RawIncident>,
     requests: usize,
 }
@@ -168,7 +193,7 @@ impl<S: IncidentSource> Run<'_, S> {
     }
 
     fn has_room(&self) -> bool {
-        self.incidents.len() < self.limits.max_fetch && self.requests < self.limits.request_budget()
+        self.incidents.len() < self.limits.max_fetch && self.requests < self.budget
     }
 
     /// Whether some of what the frontier passed is not settled yet.
@@ -183,7 +208,7 @@ impl<S: IncidentSource> Run<'_, S> {
         if self.limits.lookback <= SignedDuration::ZERO {
             return Some(Timestamp::MAX);
         }
-        Some(self.cursor.newest? - self.limits.lookback)
+        Some(time::earlier(self.cursor.newest?, self.limits.lookback))
     }
 
     /// After the frontier moved from `from` to `to` with single complete reads: settles what
@@ -222,6 +247,15 @@ impl<S: IncidentSource> Run<'_, S> {
                     "an incident in the list has no createdTime".to_owned(),
                 ));
             };
+            // Strictly before the end of the range, so that the times the cursor derives from
+            // it (a tick later at most) are still in it.
+            if !time::in_range(created) || created == time::LATEST {
+                return Err(ApiError::Malformed(format!(
+                    "incident {id} has the createdTime {}, and fetching takes times {}",
+                    time::format(created),
+                    time::range_text()
+                )));
+            }
             items.push((created, id, incident));
         }
         if let Some(newest) = items.iter().map(|(created, ..)| *created).max() {
@@ -266,12 +300,15 @@ impl<S: IncidentSource> Run<'_, S> {
     }
 
     async fn forward_step(&mut self) -> Result<Step, ApiError> {
+        let locating = std::mem::take(&mut self.locating);
         if let Some(burst) = self.cursor.burst {
             return self.burst_step(burst).await;
         }
         let start = self.cursor.start;
         let to = match (self.cursor.window, self.cursor.newest) {
-            (Some(window), Some(newest)) if start + window <= newest => Some(start + window),
+            (Some(window), Some(newest)) if time::later(start, window) <= newest => {
+                Some(time::later(start, window))
+            }
             _ => None,
         };
         let Some(Read { items, more }) = self.read(CreatedRange { from: start, to }, 0).await?
@@ -280,6 +317,9 @@ impl<S: IncidentSource> Run<'_, S> {
         };
         if more {
             self.narrow(&items, to);
+            if locating && to.is_none() && self.cursor.burst.is_none() {
+                self.locate(&items).await?;
+            }
             return Ok(Step::Continue);
         }
         let found = items.len();
@@ -341,7 +381,7 @@ impl<S: IncidentSource> Run<'_, S> {
             });
             return;
         }
-        let end = to.unwrap_or(newest + TICK);
+        let end = to.unwrap_or(time::later(newest, TICK));
         let last = end.duration_since(start);
         let searching = self.cursor.ahead.replace(end).is_some();
         let window = if oldest == newest {
@@ -361,7 +401,7 @@ impl<S: IncidentSource> Run<'_, S> {
     async fn burst_step(&mut self, burst: Burst) -> Result<Step, ApiError> {
         let range = CreatedRange {
             from: burst.at,
-            to: Some(burst.at + TICK),
+            to: Some(time::later(burst.at, TICK)),
         };
         let Some(Read { items, more }) = self.read(range, burst.skip).await? else {
             return Ok(Step::Stop);
@@ -372,7 +412,7 @@ impl<S: IncidentSource> Run<'_, S> {
             return Ok(Step::Stop);
         }
         if !more {
-            self.cursor.start = self.cursor.start.max(burst.at + TICK);
+            self.cursor.start = self.cursor.start.max(time::later(burst.at, TICK));
             if burst.settles && self.cursor.settled == burst.at {
                 self.cursor.settled = self.cursor.start;
             }
@@ -382,7 +422,7 @@ impl<S: IncidentSource> Run<'_, S> {
             self.cursor.ahead = None;
         } else {
             self.cursor.burst = Some(Burst {
-                skip: burst.skip + found,
+                skip: burst.skip.saturating_add(found),
                 ..burst
             });
         }
@@ -420,7 +460,7 @@ impl<S: IncidentSource> Run<'_, S> {
             Some(pass)
         } else if more {
             Some(LookbackPass {
-                skip: pass.skip + found,
+                skip: pass.skip.saturating_add(found),
                 ..pass
             })
         } else {
@@ -445,10 +485,11 @@ fn grow(window: SignedDuration, found: usize, page_size: usize) -> SignedDuratio
     whole_ticks(SignedDuration::from_nanos(nanos as i64))
 }
 
-/// `window` cut down to whole ticks, at least one: windows move `start`, which stays on ticks.
+/// `window` cut down to whole ticks, from one tick to [`MAX_WINDOW`]: windows move `start`,
+/// which stays on ticks.
 fn whole_ticks(window: SignedDuration) -> SignedDuration {
-    let nanos = window.as_nanos();
-    SignedDuration::from_nanos((nanos - nanos % 100) as i64).max(TICK)
+    let nanos = window.clamp(TICK, MAX_WINDOW).as_nanos();
+    SignedDuration::from_nanos((nanos - nanos % 100) as i64)
 }
 
 #[cfg(test)]

@@ -234,12 +234,13 @@ impl Platform {
     fn run(&mut self, sim: &mut Sim) -> (usize, bool) {
         let cursor = Cursor::from_last_run(&self.cursor, self.first_fetch)
             .unwrap_or_else(|e| panic!("{e}: {:?}", self.cursor.get("window")));
+        let budget = self.limits.request_budget_from(&cursor);
         let before = sim.calls;
         let outcome = block_on(fetch(sim, cursor, self.limits));
         let requests = sim.calls - before;
         assert_eq!(requests, outcome.requests);
         assert!(
-            requests <= self.limits.request_budget(),
+            requests <= budget,
             "run {} made {requests} requests",
             self.runs
         );
@@ -338,6 +339,7 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
     let mut quiet = 0;
     while quiet < 3 {
         let cursor = Cursor::from_last_run(&platform.cursor, platform.first_fetch).unwrap();
+        let budget = platform.limits.request_budget_from(&cursor);
         let outcome = block_on(fetch(sim, cursor, platform.limits));
         let times: Vec<Timestamp> = outcome
             .incidents
@@ -360,8 +362,9 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
                     .is_none()
             );
         }
-        // ⌈100/100⌉ + 2, whatever the page size.
-        assert!(outcome.requests <= 3);
+        // ⌈100/100⌉ + 2 whatever the page size, 12 in the first run.
+        assert!(outcome.requests <= budget);
+        assert!(budget == 3 || platform.runs == 0);
         platform.cursor = outcome.cursor.to_last_run();
         platform.runs += 1;
         quiet = if outcome.incidents.is_empty() {
@@ -543,4 +546,108 @@ fn find_the_first_incidents(mut sim: Sim, quiet_days: i64, spread_days: i64) {
             platform.runs
         );
     }
+}
+
+/// The first run on a backlog of 10,000 spread over 30 days, beginning up to three days after
+/// first_fetch: it makes at most 12 requests and emits the max_fetch oldest incidents; later
+/// runs keep their bound and emit the rest, each once.
+#[test]
+fn the_first_run_on_a_large_backlog_emits_its_oldest_incidents() {
+    let now = at("2026-01-15T12:00:00Z");
+    let lookback = SignedDuration::from_mins(10);
+    for (seed, quiet_days) in [(0, 0), (1, 1), (2, 3), (3, 0), (4, 1)] {
+        let max_fetch = [100, 10, 50][seed as usize % 3];
+        for mut sim in both_services(seed, now, lookback) {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            for _ in 0..10_000 {
+                let created = now - SignedDuration::from_secs(rng.random_range(0..30 * 24 * 3600));
+                sim.add(1, created, created);
+            }
+            let first_fetch = now - SignedDuration::from_hours((30 + quiet_days) * 24);
+            let label = format!(
+                "seed {seed}, {quiet_days} quiet days, max_fetch {max_fetch}, pages of {}",
+                sim.page_size
+            );
+            let cursor = Cursor::starting_at(first_fetch);
+            let outcome = block_on(fetch(
+                &mut sim,
+                cursor,
+                FetchLimits {
+                    max_fetch,
+                    lookback,
+                    deadline: None,
+                },
+            ));
+            assert!(outcome.failure.is_none(), "{label}");
+            assert!(
+                outcome.requests <= FIRST_RUN_REQUESTS,
+                "{label}: {} requests",
+                outcome.requests
+            );
+            let emitted: Vec<Timestamp> = outcome
+                .incidents
+                .iter()
+                .map(|incident| created_time(incident).unwrap())
+                .collect();
+            let oldest: Vec<Timestamp> = sim
+                .incidents
+                .iter()
+                .take(max_fetch)
+                .map(|i| i.created)
+                .collect();
+            assert_eq!(emitted, oldest, "{label}");
+            let mut platform = Platform::new(first_fetch, max_fetch, lookback);
+            for incident in &outcome.incidents {
+                platform.emitted.insert(incident_id(incident).unwrap(), 1);
+            }
+            platform.cursor = outcome.cursor.to_last_run();
+            platform.runs = 1;
+            platform.run_until_quiet(&mut sim);
+            platform.assert_everything_emitted(&sim);
+        }
+    }
+}
+
+/// Times at the ends of what the cursor accepts, the widest window, the deepest paging
+/// position, and incidents created at the end of what a timestamp holds: errors or reads,
+/// never an overflow.
+#[test]
+fn the_extremes_of_the_cursor_and_the_service_do_not_overflow() {
+    let lookback = SignedDuration::from_mins(1440);
+    let limits = FetchLimits {
+        max_fetch: 100,
+        lookback,
+        deadline: None,
+    };
+    // The latest time an incident may carry, and the earliest.
+    let last_incident = time::LATEST - SignedDuration::from_secs(1);
+    let latest = time::format(last_incident);
+    let earliest = time::format(time::EARLIEST);
+    for (at_end, other_end) in [(&latest, &earliest), (&earliest, &latest)] {
+        let last_run = json!({"version": 1, "origin": other_end, "settled": other_end,
+            "start": at_end, "window": "PT8784H", "newest": at_end,
+            "burst": {"at": at_end, "skip": cursor::MAX_SKIP, "settles": true},
+            "lookback": {"from": other_end, "to": at_end, "skip": cursor::MAX_SKIP, "settles": at_end}});
+        let cursor = Cursor::from_last_run(last_run.as_object().unwrap(), time::EARLIEST).unwrap();
+        let mut sim = Sim::new(1, last_incident, lookback);
+        sim.add(150, last_incident, time::EARLIEST);
+        sim.add(150, time::EARLIEST, time::EARLIEST);
+        for _ in 0..3 {
+            let outcome = block_on(fetch(&mut sim, cursor.clone(), limits));
+            assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+            let again = Cursor::from_last_run(&outcome.cursor.to_last_run(), time::EARLIEST);
+            assert!(again.is_ok(), "its own cursor: {again:?}");
+        }
+    }
+    let now = at("2025-02-01T00:00:00Z");
+    let mut sim = Sim::new(1, now, lookback);
+    sim.add(150, Timestamp::MAX, now);
+    sim.add(1, now, now);
+    let outcome = block_on(fetch(&mut sim, Cursor::starting_at(time::EARLIEST), limits));
+    assert!(
+        matches!(&outcome.failure, Some(ApiError::Malformed(message)) if message.contains("createdTime")),
+        "{:?}",
+        outcome.failure
+    );
+    assert!(outcome.incidents.is_empty());
 }

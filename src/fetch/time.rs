@@ -3,6 +3,11 @@
 //! (`2025-01-10T08:15:00.1234567Z`); its OData `$filter` compares at that precision, so the fetch
 //! cursor works in whole ticks. The platform hands over times as ISO-8601 text, epoch seconds,
 //! or (for `first_fetch`) spans such as `3 days`.
+//!
+//! Fetching accepts times from [`EARLIEST`] to [`LATEST`] only, wherever they come from (the
+//! cursor, `first_fetch`, an incident's `createdTime`): far from the ends of what a timestamp
+//! can hold (years -9999 and 9999), so that no window or look-back added to one can overflow,
+//! and wide enough for any real incident.
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -10,6 +15,31 @@ use jiff::{SignedDuration, Span, Timestamp};
 
 /// One tick, Defender's time resolution.
 pub const TICK: SignedDuration = SignedDuration::from_nanos(100);
+
+/// The earliest time fetching accepts: the Unix epoch (`first_fetch` 0 in epoch seconds).
+pub const EARLIEST: Timestamp = Timestamp::UNIX_EPOCH;
+/// The latest time fetching accepts: 2200-01-01T00:00:00Z.
+pub const LATEST: Timestamp = Timestamp::constant(7_258_118_400, 0);
+
+/// Whether fetching accepts `time`: from [`EARLIEST`] to [`LATEST`].
+pub fn in_range(time: Timestamp) -> bool {
+    (EARLIEST..=LATEST).contains(&time)
+}
+
+/// The accepted range, for messages.
+pub fn range_text() -> String {
+    format!("from {} to {}", format(EARLIEST), format(LATEST))
+}
+
+/// `time + by`, held at the end of the representable range rather than overflowing.
+pub fn later(time: Timestamp, by: SignedDuration) -> Timestamp {
+    time.saturating_add(by).unwrap_or(Timestamp::MAX)
+}
+
+/// `time - by`, held at the start of the representable range rather than overflowing.
+pub fn earlier(time: Timestamp, by: SignedDuration) -> Timestamp {
+    time.saturating_sub(by).unwrap_or(Timestamp::MIN)
+}
 
 /// `time` cut down to whole ticks.
 pub fn whole_ticks(time: Timestamp) -> Timestamp {
@@ -59,6 +89,9 @@ pub fn parse_point_in_time(text: &str, now: Timestamp) -> Option<Timestamp> {
         return None;
     }
     if let Ok(epoch) = text.parse::<f64>() {
+        if !epoch.is_finite() {
+            return None;
+        }
         // 100 billion seconds is the year 5138; anything larger is milliseconds.
         let seconds = if epoch.abs() >= 1e11 {
             epoch / 1000.0
@@ -128,6 +161,19 @@ mod tests {
     }
 
     #[test]
+    fn the_accepted_range_is_1970_to_2200() {
+        assert_eq!(
+            range_text(),
+            "from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z"
+        );
+        assert!(in_range(at("2026-12-05T00:00:00Z")));
+        assert!(!in_range(at("9999-12-30T00:00:00Z")));
+        assert!(!in_range(at("1969-12-31T23:59:59Z")));
+        assert_eq!(later(Timestamp::MAX, TICK), Timestamp::MAX);
+        assert_eq!(earlier(Timestamp::MIN, SignedDuration::MAX), Timestamp::MIN);
+    }
+
+    #[test]
     fn parses_the_first_fetch_forms() {
         let now = at("2025-03-31T12:00:00Z");
         let parse = |text| parse_point_in_time(text, now).map(format);
@@ -158,7 +204,20 @@ mod tests {
             Some("2025-01-01T00:00:00.5Z")
         );
         assert_eq!(parse("0").as_deref(), Some("1970-01-01T00:00:00Z"));
-        for bad in ["", "soon", "3 fortnights", "-3 days", "3 days from now"] {
+        for bad in [
+            "",
+            "soon",
+            "3 fortnights",
+            "-3 days",
+            "3 days from now",
+            "NaN",
+            "inf",
+            "1e309",
+            "-1e309",
+            "1e30",
+            "100000 years",
+            "9223372036854775807 days",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }
