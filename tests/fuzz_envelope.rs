@@ -120,14 +120,8 @@ fn random_and_extreme_envelopes_end_in_one_document_without_panic() {
                     }
                     let outcome = check(&case);
                     tally.lock().unwrap().count(&case, &outcome);
-                    match (outcome, known_crash(&case)) {
-                        (Ok(_), _) => {}
-                        (Err(Problem::Panic(problem)), Some(known)) => {
-                            eprintln!("known crash ({known}):\n{}", report(seed, &case, &problem));
-                        }
-                        (Err(Problem::Panic(problem) | Problem::Broken(problem)), _) => {
-                            failures.lock().unwrap().push(report(seed, &case, &problem));
-                        }
+                    if let Err(Problem::Panic(problem) | Problem::Broken(problem)) = outcome {
+                        failures.lock().unwrap().push(report(seed, &case, &problem));
                     }
                     ran.fetch_add(1, Ordering::SeqCst);
                 }
@@ -161,23 +155,6 @@ fn env_number(name: &str) -> Option<u64> {
             .parse()
             .unwrap_or_else(|_| panic!("{name} must be a whole number, got {value:?}")),
     )
-}
-
-/// Crashes found by this test in code that is being fixed elsewhere, each excused by the
-/// narrowest description of its envelopes. Remove an entry once its fix is merged.
-fn known_crash(case: &Case) -> Option<&'static str> {
-    let envelope = case.envelope.as_ref()?;
-    let number = |value: &Value| match value {
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        other => other.as_f64(),
-    };
-    // `fetch_timeout` near i64::MAX seconds: `Instant + Duration` overflows in
-    // commands/fetch.rs (the fetch settings accept any positive number).
-    let fetch_timeout = number(&envelope["params"]["fetch_timeout"]).unwrap_or(0.0);
-    if envelope["command"] == "fetch-incidents" && fetch_timeout > 1e18 {
-        return Some("fetch_timeout overflows the fetch deadline");
-    }
-    None
 }
 
 /// Exit statuses by command, to show what the generator reached.
@@ -214,7 +191,7 @@ impl std::fmt::Display for Tally {
 
 /// How a run broke the contract.
 enum Problem {
-    /// Exit status 101 or a panic message: excused for a [`known_crash`] only.
+    /// Exit status 101 or a panic message.
     Panic(String),
     Broken(String),
 }
