@@ -3,12 +3,21 @@
 #  1. the release binary is a dynamically linked glibc (not musl) program that needs no newer
 #     glibc than the runtime image's Debian release ships (built first if missing, else used as
 #     it is);
-#  2. where docker, podman or buildah can reach the base images, builds the image under the name
+#  2. where docker, podman or buildah has the base images, builds the image under the name
 #     `dockerimage:` in integration.yml gives it, and runs one --sandbox command in it without a
-#     network. Where none can, says so and skips only this step.
-# Usage, from the repository root: scripts/check-image.sh
+#     network. Where none has them, says so and skips only this step.
+# Usage, from the repository root: scripts/check-image.sh [--pull]
+# Only with --pull may an engine download missing base images from their registry (Docker Hub);
+# without it (as in CI) nothing leaves the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+pull=0
+case ${1:-} in
+    --pull) pull=1 ;;
+    "") ;;
+    *) echo "usage: scripts/check-image.sh [--pull]" >&2; exit 2 ;;
+esac
 
 binary=target/release/m365-defender
 arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
@@ -54,11 +63,11 @@ bases=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' Dockerfile |
 has() { # engine image
     if [ "$1" = buildah ]; then buildah inspect --type image "$2"; else "$1" image inspect "$2"; fi
 }
-reaches() { # engine: true when it has, or can pull, every base image
+reaches() { # engine: true when it has (or, with --pull, can pull) every base image
     local base
     for base in $bases; do
-        { has "$1" "$base" || timeout 300 "$1" pull -q "$base"; } >/dev/null 2>&1 ||
-            { echo "$1: cannot reach $base"; return 1; }
+        { has "$1" "$base" || { [ "$pull" = 1 ] && timeout 300 "$1" pull -q "$base"; }; } \
+            >/dev/null 2>&1 || { echo "$1: does not have $base"; return 1; }
     done
 }
 engine=
@@ -67,7 +76,11 @@ for candidate in docker podman buildah; do
     if reaches "$candidate"; then engine=$candidate; break; fi
 done
 if [ -z "$engine" ]; then
-    echo "no OCI builder could reach the base image; skipped building and running the image"
+    if [ "$pull" = 1 ]; then
+        echo "no OCI builder could reach the base images; skipped building and running the image"
+    else
+        echo "no OCI builder has the base images (scripts/check-image.sh --pull may download them); skipped building and running the image"
+    fi
     exit 0
 fi
 
