@@ -9,6 +9,7 @@ mod fuzz_envelope;
 mod hardening;
 mod hostile;
 mod incidents;
+mod memory;
 mod mirroring;
 mod number_arguments;
 mod paging;
