@@ -15,25 +15,8 @@ cd "$(dirname "$0")/.."
 
 PYYAML_VERSION=6.0.2
 
-cache=${M365D_VALIDATE_CACHE:-${TMPDIR:-/tmp}/m365-defender-validate}
-venv=$cache/venv-pyyaml-$PYYAML_VERSION
-mkdir -p "$cache"
-
-# The venv counts as ready only once its install finished (marker file), so an interrupted
-# install is redone instead of leaving a half-built venv behind.
-if [ ! -f "$venv/.ready" ]; then
-    rm -rf "$venv"
-    if python3 -m venv "$venv" >/dev/null 2>&1; then
-        pip=("$venv/bin/python" -m pip)
-    else
-        # Some distributions ship python3 without ensurepip: make a bare venv and drive it with
-        # the system pip instead.
-        rm -rf "$venv"
-        python3 -m venv --without-pip "$venv"
-        pip=(python3 -m pip --python "$venv/bin/python")
-    fi
-    "${pip[@]}" install --quiet --disable-pip-version-check "PyYAML==$PYYAML_VERSION"
-    touch "$venv/.ready"
-fi
+# shellcheck source=scripts/python-venv.sh
+. scripts/python-venv.sh
+python_venv "venv-pyyaml-$PYYAML_VERSION" "PyYAML==$PYYAML_VERSION"
 
 exec "$venv/bin/python" scripts/build_pack.py "$@"

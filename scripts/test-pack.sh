@@ -26,8 +26,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/m365d-test-pack.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # The unified yml's script, read with the PyYAML that scripts/build-pack.sh installed.
-cache=${M365D_VALIDATE_CACHE:-${TMPDIR:-/tmp}/m365-defender-validate}
-"$cache/venv-pyyaml-6.0.2/bin/python" - "$zip" "$work/shim.py" <<'PY'
+# shellcheck source=scripts/python-venv.sh
+. scripts/python-venv.sh
+pyyaml=$(sed -n 's/^PYYAML_VERSION=//p' scripts/build-pack.sh)
+python_venv "venv-pyyaml-$pyyaml" "PyYAML==$pyyaml"
+"$venv/bin/python" - "$zip" "$work/shim.py" <<'PY'
 import sys
 import zipfile
 

@@ -21,28 +21,11 @@ if [ ! -f "$file" ]; then
     exit 2
 fi
 
-cache=${M365D_VALIDATE_CACHE:-${TMPDIR:-/tmp}/m365-defender-validate}
-venv=$cache/venv-pykwalify-$PYKWALIFY_VERSION-ruamel-$RUAMEL_YAML_VERSION
+# shellcheck source=scripts/python-venv.sh
+. "$(dirname "$0")/python-venv.sh"
+python_venv "venv-pykwalify-$PYKWALIFY_VERSION-ruamel-$RUAMEL_YAML_VERSION" \
+    "pykwalify==$PYKWALIFY_VERSION" "ruamel.yaml==$RUAMEL_YAML_VERSION"
 schema=$cache/demisto-sdk-$DEMISTO_SDK_VERSION-integration-schema.yml
-mkdir -p "$cache"
-
-# The venv counts as ready only once its install finished (marker file), so an interrupted
-# install is redone instead of leaving a half-built venv behind.
-if [ ! -f "$venv/.ready" ]; then
-    rm -rf "$venv"
-    if python3 -m venv "$venv" >/dev/null 2>&1; then
-        pip=("$venv/bin/python" -m pip)
-    else
-        # Some distributions ship python3 without ensurepip: make a bare venv and drive it with
-        # the system pip instead.
-        rm -rf "$venv"
-        python3 -m venv --without-pip "$venv"
-        pip=(python3 -m pip --python "$venv/bin/python")
-    fi
-    "${pip[@]}" install --quiet --disable-pip-version-check \
-        "pykwalify==$PYKWALIFY_VERSION" "ruamel.yaml==$RUAMEL_YAML_VERSION"
-    touch "$venv/.ready"
-fi
 python=$venv/bin/python
 
 # The schema lives inside the demisto-sdk wheel; fetch the wheel alone (not its ~100

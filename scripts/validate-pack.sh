@@ -40,24 +40,9 @@ SKIPPED=(
     RN115 RN116
 )
 
-cache=${M365D_VALIDATE_CACHE:-${TMPDIR:-/tmp}/m365-defender-validate}
-venv=$cache/venv-demisto-sdk-$DEMISTO_SDK_VERSION
-mkdir -p "$cache"
-
-# The venv counts as ready only once its install finished (marker file).
-if [ ! -f "$venv/.ready" ]; then
-    echo "validate-pack: installing demisto-sdk $DEMISTO_SDK_VERSION into $venv (first run only)"
-    rm -rf "$venv"
-    if python3 -m venv "$venv" >/dev/null 2>&1; then
-        pip=("$venv/bin/python" -m pip)
-    else
-        rm -rf "$venv"
-        python3 -m venv --without-pip "$venv"
-        pip=(python3 -m pip --python "$venv/bin/python")
-    fi
-    "${pip[@]}" install --quiet --disable-pip-version-check "demisto-sdk==$DEMISTO_SDK_VERSION"
-    touch "$venv/.ready"
-fi
+# shellcheck source=scripts/python-venv.sh
+. scripts/python-venv.sh
+python_venv "venv-demisto-sdk-$DEMISTO_SDK_VERSION" "demisto-sdk==$DEMISTO_SDK_VERSION"
 
 bash scripts/build-pack.sh
 pack_id=$(python3 -c 'import json; print(json.load(open("pack/pack.json"))["pack_id"])')
