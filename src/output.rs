@@ -22,8 +22,10 @@ pub struct OutputDocument {
     /// hand back, and the platform must not write anything over the context it has stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integration_context: Option<Map<String, Value>>,
-    /// The new fetch cursor; present only after a successful `fetch-incidents`.
+    /// The new fetch cursor; present only after a successful `fetch-incidents`. The platform
+    /// stores it and hands it back in the next fetch's envelope.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::fetch::cursor::LastRun>")]
     pub last_run: Option<Map<String, Value>>,
     /// Incidents for the platform to create; present only for `fetch-incidents`.
     #[serde(skip_serializing_if = "Option::is_none")]

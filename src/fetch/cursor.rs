@@ -26,7 +26,9 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::MAX_WINDOW;
 use super::id_set::IdSet;
@@ -257,44 +259,96 @@ impl Cursor {
 
     /// The cursor as `last_run`.
     pub fn to_last_run(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("version".into(), json!(VERSION));
-        map.insert("origin".into(), json!(time::format(self.origin)));
-        map.insert("settled".into(), json!(time::format(self.settled)));
-        map.insert("start".into(), json!(time::format(self.start)));
-        if let Some(window) = self.window {
-            map.insert("window".into(), json!(window.to_string()));
+        let (seen, seen_text) = self.seen.to_json();
+        let last_run = LastRun {
+            version: VERSION,
+            origin: time::format(self.origin),
+            settled: time::format(self.settled),
+            start: time::format(self.start),
+            window: self.window.map(|window| window.to_string()),
+            ahead: self.ahead.map(time::format),
+            newest: self.newest.map(time::format),
+            burst: self.burst.map(|burst| LastRunBurst {
+                at: time::format(burst.at),
+                skip: burst.skip as u64,
+                settles: burst.settles,
+            }),
+            lookback: self.lookback.map(|pass| LastRunLookback {
+                from: time::format(pass.from),
+                to: time::format(pass.to),
+                skip: pass.skip as u64,
+                settles: time::format(pass.settles),
+            }),
+            seen,
+            seen_text: (!seen_text.is_empty()).then_some(seen_text),
+        };
+        match serde_json::to_value(last_run) {
+            Ok(Value::Object(map)) => map,
+            // A struct of strings, numbers and maps always serializes to an object.
+            _ => Map::new(),
         }
-        if let Some(ahead) = self.ahead {
-            map.insert("ahead".into(), json!(time::format(ahead)));
-        }
-        if let Some(newest) = self.newest {
-            map.insert("newest".into(), json!(time::format(newest)));
-        }
-        if let Some(burst) = self.burst {
-            map.insert(
-                "burst".into(),
-                json!({"at": time::format(burst.at), "skip": burst.skip, "settles": burst.settles}),
-            );
-        }
-        if let Some(pass) = self.lookback {
-            map.insert(
-                "lookback".into(),
-                json!({
-                    "from": time::format(pass.from),
-                    "to": time::format(pass.to),
-                    "skip": pass.skip,
-                    "settles": time::format(pass.settles),
-                }),
-            );
-        }
-        let (numbers, texts) = self.seen.to_json();
-        map.insert("seen".into(), Value::Object(numbers));
-        if !texts.is_empty() {
-            map.insert("seen_text".into(), Value::Object(texts));
-        }
-        map
     }
+}
+
+/// The cursor as it travels in `last_run` (format version 1): what `fetch-incidents` writes, and
+/// what the next run reads back, checking every field before use ([`Cursor::from_last_run`]).
+/// Times are ISO-8601 UTC with up to seven fractional digits, from 1970 to 2200.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "fetch cursor")]
+pub struct LastRun {
+    /// The format version: 1.
+    pub version: u64,
+    /// The first fetch time: nothing created before it is emitted.
+    pub origin: String,
+    /// Every incident created before this was emitted.
+    pub settled: String,
+    /// Forward reads continue from here.
+    pub start: String,
+    /// How far past `start` the next forward read reaches (an ISO-8601 duration such as
+    /// `PT3H`); absent means to the newest incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// While searching forward: the end of the last read that found a full page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<String>,
+    /// The newest `createdTime` any read has shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
+    /// Paging through more than a page of incidents created at one instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<LastRunBurst>,
+    /// A look-back read under way, for incidents that became visible late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookback: Option<LastRunLookback>,
+    /// Ids emitted recently enough that a read may meet them again, by the minute of their
+    /// `createdTime` (`2025-01-10T08:15`), as ranges: `101-150,160`.
+    pub seen: Map<String, Value>,
+    /// The same for Microsoft Graph's text ids, as lists; absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen_text: Option<Map<String, Value>>,
+}
+
+/// `burst` in [`LastRun`].
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LastRunBurst {
+    /// The instant whose incidents are being paged.
+    pub at: String,
+    /// How many of them were read (0 to 1,000,000,000).
+    pub skip: u64,
+    /// Whether reading them to the end settles that instant.
+    pub settles: bool,
+}
+
+/// `lookback` in [`LastRun`].
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LastRunLookback {
+    /// The range re-read: `from` included, `to` excluded.
+    pub from: String,
+    pub to: String,
+    /// How many of its incidents were read (0 to 1,000,000,000).
+    pub skip: u64,
+    /// Where `settled` may move once the pass is complete.
+    pub settles: String,
 }
 
 /// A `last_run` this version cannot continue from.
@@ -404,6 +458,7 @@ impl SeenIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
