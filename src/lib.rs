@@ -59,6 +59,9 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
         last_run,
         integration_instance,
     } = envelope;
+    // Every log line of the run names the command. The runtime inside `commands::run` is
+    // current-thread, so its tasks run here, inside the span.
+    let _span = tracing::info_span!("command", name = %name).entered();
     let outcome = Command::from_name(&name)
         .ok_or_else(|| Error::UnknownCommand(name.clone()))
         .and_then(|command| {

@@ -12,6 +12,7 @@ mod incidents;
 mod memory;
 mod mirroring;
 mod number_arguments;
+mod observability;
 mod paging;
 mod replay;
 mod shim;

@@ -3,9 +3,9 @@
 //! failures, all of it within the command's deadline (signing in included); redirects followed
 //! only within the API's origin; answers read up to a cap; and failed answers turned into
 //! [`ApiError`]s worded like XSOAR's, with every known secret scrubbed from what the server
-//! said.
+//! said. Every HTTP request, each redirect hop and retry included, leaves one `debug` line.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
@@ -39,6 +39,70 @@ pub struct ApiClient<'s, 'a> {
     policy: RetryPolicy,
     /// Headers every request of this API carries.
     headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// One HTTP request and what came of it, logged as one `debug` line once it is known whether
+/// the request will be sent again. Only the method and the path: a query can hold a filter with
+/// the customer's data, a sign-in form holds secrets, and headers hold the bearer token, so
+/// none of them is logged.
+pub(crate) struct HttpAttempt {
+    method: Method,
+    path: String,
+    started: Instant,
+    status: Option<u16>,
+    failure: Option<&'static str>,
+}
+
+impl HttpAttempt {
+    /// A request about to be sent.
+    pub(crate) fn start(method: &Method, url: &Url) -> HttpAttempt {
+        HttpAttempt {
+            method: method.clone(),
+            path: url.path().to_owned(),
+            started: Instant::now(),
+            status: None,
+            failure: None,
+        }
+    }
+
+    pub(crate) fn answered(&mut self, status: StatusCode) {
+        self.status = Some(status.as_u16());
+    }
+
+    /// The request, or the reading of its answer, failed in transport.
+    pub(crate) fn broke(&mut self, error: &reqwest::Error) {
+        self.failure = Some(if error.is_timeout() {
+            "timeout"
+        } else if error.is_connect() {
+            "connect"
+        } else if error.is_body() || error.is_decode() {
+            "body"
+        } else if error.is_request() {
+            "request"
+        } else {
+            "transport"
+        });
+    }
+
+    /// The answer was cut off at the size cap.
+    pub(crate) fn too_large(&mut self) {
+        self.failure = Some("too large");
+    }
+
+    /// The line, with why the request will be sent again when it will be. Sign-in requests
+    /// log through here too, hence a target of their own.
+    pub(crate) fn log(&self, retry: Option<&'static str>) {
+        tracing::debug!(
+            target: "m365_defender::http",
+            method = %self.method,
+            path = self.path.as_str(),
+            status = self.status,
+            failure = self.failure,
+            ms = self.started.elapsed().as_millis() as u64,
+            retry,
+            "http attempt"
+        );
+    }
 }
 
 /// Why one attempt did not produce a usable answer.
@@ -128,16 +192,31 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         let mut failures = Failures::default();
         let mut rng = rand::rng();
         loop {
-            let (failure, error) = match self.attempt(&call, token.secret()).await {
-                Ok(body) => return Ok(body),
+            // The last request of the attempt, logged here once it is known whether it is
+            // sent again; none when the time ran out before anything was sent.
+            let mut last = None;
+            let log = |last: &Option<HttpAttempt>, retry| {
+                if let Some(last) = last {
+                    last.log(retry);
+                }
+            };
+            let (failure, error) = match self.attempt(&call, token.secret(), &mut last).await {
+                Ok(body) => {
+                    log(&last, None);
+                    return Ok(body);
+                }
                 Err(AttemptError::Final(ApiError::Status { status: 401, .. })) if !renewed => {
+                    log(&last, Some("token refused"));
                     // The token may have been revoked or expired early: one new token, one retry.
                     tracing::debug!("the API refused the access token; renewing it once");
                     token = self.session.renew(self.deadline).await?;
                     renewed = true;
                     continue;
                 }
-                Err(AttemptError::Final(error)) => return Err(error),
+                Err(AttemptError::Final(error)) => {
+                    log(&last, None);
+                    return Err(error);
+                }
                 Err(AttemptError::Retryable(failure, error)) => (failure, error),
             };
             let remaining = self.deadline.remaining();
@@ -146,6 +225,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                 .decide(call.replay, failure, failures, remaining, &mut rng)
             {
                 Decision::RetryAfter(wait) => {
+                    log(&last, Some(retry_reason(failure)));
                     tracing::info!(
                         method = %call.method,
                         path = call.url.path(),
@@ -158,12 +238,22 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                     }
                     tokio::time::sleep(wait).await;
                 }
-                Decision::GiveUp => return Err(error),
+                Decision::GiveUp => {
+                    log(&last, None);
+                    return Err(error);
+                }
             }
         }
     }
 
-    async fn attempt(&mut self, call: &Call<'_>, token: &str) -> Result<Vec<u8>, AttemptError> {
+    /// Sends `call` once, following redirects. Each redirect hop is logged here; the last
+    /// request is left in `last` for [`Self::send`] to log with its retry decision.
+    async fn attempt(
+        &mut self,
+        call: &Call<'_>,
+        token: &str,
+        last: &mut Option<HttpAttempt>,
+    ) -> Result<Vec<u8>, AttemptError> {
         let mut url = call.url.clone();
         let mut method = call.method.clone();
         let mut body = call.body.as_ref();
@@ -191,13 +281,16 @@ impl<'s, 'a> ApiClient<'s, 'a> {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let mut response = request
-                .send()
-                .await
-                .map_err(|e| self.transport_error(call, &e))?;
+            let hop = last.insert(HttpAttempt::start(&method, &url));
+            let mut response = request.send().await.map_err(|e| {
+                hop.broke(&e);
+                self.transport_error(call, &e)
+            })?;
             let status = response.status();
+            hop.answered(status);
             if status.is_redirection() {
                 url = self.redirect_target(response.url(), response.headers(), hops)?;
+                hop.log(None);
                 hops += 1;
                 if status == StatusCode::SEE_OTHER {
                     method = Method::GET;
@@ -209,11 +302,17 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             let body = read_body(&mut response, MAX_API_ANSWER)
                 .await
                 .map_err(|e| match e {
-                    BodyError::Transport(e) => self.transport_error(call, &e),
-                    BodyError::TooLarge { cap } => AttemptError::Final(ApiError::TooLarge {
-                        api: self.session.config().endpoints.backend,
-                        cap: size_in_words(cap),
-                    }),
+                    BodyError::Transport(e) => {
+                        hop.broke(&e);
+                        self.transport_error(call, &e)
+                    }
+                    BodyError::TooLarge { cap } => {
+                        hop.too_large();
+                        AttemptError::Final(ApiError::TooLarge {
+                            api: self.session.config().endpoints.backend,
+                            cap: size_in_words(cap),
+                        })
+                    }
                 })?;
             break (status, headers, body);
         };
@@ -306,6 +405,15 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             // A PATCH, or a comment's POST, may have arrived before the time ran out.
             maybe_applied: call.method == Method::PATCH || call.replay == Replay::OnlyIfNeverSent,
         }
+    }
+}
+
+/// Why a failed request will be sent again, for its log line.
+fn retry_reason(failure: Failure) -> &'static str {
+    match failure {
+        Failure::Throttled(_) => "throttled",
+        Failure::ServerError => "server error",
+        Failure::NotSent | Failure::Interrupted => "connection",
     }
 }
 

@@ -2,12 +2,14 @@
 //! error answers are kept whole (`error`, `error_description`, AADSTS codes) so the message can
 //! say what went wrong and what to do; secrets sent in the form never appear in them, and any
 //! secret a server echoes back is scrubbed from the text quoted. Every request is bounded by
-//! the command's deadline and answers by a size cap, and none follows a redirect.
+//! the command's deadline and answers by a size cap, and none follows a redirect. Each request
+//! leaves one `debug` line, without its query or form.
 
 use serde::Deserialize;
 
 use super::SignInError;
 use super::secret::{AccessToken, RefreshToken};
+use crate::api::client::HttpAttempt;
 use crate::api::retry::Deadline;
 use crate::http::{
     BodyError, MAX_SIGN_IN_ANSWER, host_of, read_body, size_in_words, transport_cause,
@@ -69,45 +71,61 @@ pub async fn exchange(
     if remaining.is_zero() {
         return Err(timed_out());
     }
-    let mut response = request.timeout(remaining).send().await.map_err(|e| {
+    let unreachable = |e: &reqwest::Error| SignInError::Unreachable {
+        host: host.clone(),
+        cause: transport_cause(e),
+    };
+    let broken = |e: &reqwest::Error| {
         if e.is_timeout() {
             timed_out()
         } else {
-            SignInError::Unreachable {
-                host: host.clone(),
-                cause: transport_cause(&e),
-            }
+            unreachable(e)
         }
-    })?;
-    let status = response.status();
-    if status.is_redirection() {
-        let target = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|location| location.to_str().ok())
-            .and_then(|location| response.url().join(location).ok())
-            .map(|target| target.origin().ascii_serialization())
-            .unwrap_or_else(|| "no usable address".to_owned());
-        return Err(SignInError::Redirected {
-            host,
-            status: status.as_u16(),
-            target,
-        });
-    }
-    let body = read_body(&mut response, MAX_SIGN_IN_ANSWER)
-        .await
-        .map_err(|e| match e {
-            BodyError::Transport(e) if e.is_timeout() => timed_out(),
-            BodyError::Transport(e) => SignInError::Unreachable {
-                host: host.clone(),
-                cause: transport_cause(&e),
-            },
-            BodyError::TooLarge { cap } => SignInError::TooLarge {
-                host: host.clone(),
-                cap: size_in_words(cap),
-            },
+    };
+    let (http, request) = request.timeout(remaining).build_split();
+    let request = request.map_err(|e| unreachable(&e))?;
+    let mut line = HttpAttempt::start(request.method(), request.url());
+    let outcome = async {
+        let mut response = http.execute(request).await.map_err(|e| {
+            line.broke(&e);
+            broken(&e)
         })?;
-    Ok((status.as_u16(), body))
+        let status = response.status();
+        line.answered(status);
+        if status.is_redirection() {
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| response.url().join(location).ok())
+                .map(|target| target.origin().ascii_serialization())
+                .unwrap_or_else(|| "no usable address".to_owned());
+            return Err(SignInError::Redirected {
+                host: host.clone(),
+                status: status.as_u16(),
+                target,
+            });
+        }
+        let body = read_body(&mut response, MAX_SIGN_IN_ANSWER)
+            .await
+            .map_err(|e| match e {
+                BodyError::Transport(e) => {
+                    line.broke(&e);
+                    broken(&e)
+                }
+                BodyError::TooLarge { cap } => {
+                    line.too_large();
+                    SignInError::TooLarge {
+                        host: host.clone(),
+                        cap: size_in_words(cap),
+                    }
+                }
+            })?;
+        Ok((status.as_u16(), body))
+    }
+    .await;
+    line.log(None);
+    outcome
 }
 
 /// Reads a token answer, or the error it carries. A new refresh token is kept whatever else
