@@ -2,9 +2,12 @@
 //! proxy use and certificate checks are the user's choice, nothing else is. It follows no
 //! redirect by itself: a sign-in request must never carry its secret to the host a `Location`
 //! names, and the API client follows a redirect only within the API's own origin
-//! ([`crate::api::client`]). Answers are read through [`read_body`], which stops at a cap.
+//! ([`crate::api::client`]). Answers are read through [`read_body`], which stops at a cap, and
+//! every request, API or sign-in, is logged as one debug line by [`HttpAttempt`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, Url};
 
 use crate::config::InstanceConfig;
 
@@ -64,6 +67,70 @@ fn bundle_roots() -> Result<Vec<reqwest::Certificate>, String> {
         return Err(unusable("holds no PEM certificate".to_owned()));
     }
     Ok(certificates)
+}
+
+/// One HTTP request and what came of it, logged as one `debug` line once it is known whether
+/// the request will be sent again. Only the method and the path: a query can hold a filter with
+/// the customer's data, a sign-in form holds secrets, and headers hold the bearer token, so
+/// none of them is logged.
+pub struct HttpAttempt {
+    method: Method,
+    path: String,
+    started: Instant,
+    status: Option<u16>,
+    failure: Option<&'static str>,
+}
+
+impl HttpAttempt {
+    /// A request about to be sent.
+    pub fn start(method: &Method, url: &Url) -> HttpAttempt {
+        HttpAttempt {
+            method: method.clone(),
+            path: url.path().to_owned(),
+            started: Instant::now(),
+            status: None,
+            failure: None,
+        }
+    }
+
+    pub fn answered(&mut self, status: StatusCode) {
+        self.status = Some(status.as_u16());
+    }
+
+    /// The request, or the reading of its answer, failed in transport.
+    pub fn broke(&mut self, error: &reqwest::Error) {
+        self.failure = Some(if error.is_timeout() {
+            "timeout"
+        } else if error.is_connect() {
+            "connect"
+        } else if error.is_body() || error.is_decode() {
+            "body"
+        } else if error.is_request() {
+            "request"
+        } else {
+            "transport"
+        });
+    }
+
+    /// The answer was cut off at the size cap.
+    pub fn too_large(&mut self) {
+        self.failure = Some("too large");
+    }
+
+    /// The line, with why the request will be sent again when it will be. Sign-in requests
+    /// log through here too, hence a target of their own.
+    pub fn log(&self, retry: Option<&'static str>) {
+        tracing::debug!(
+            target: "m365_defender::http",
+            method = %self.method,
+            path = self.path.as_str(),
+            status = self.status,
+            failure = self.failure,
+            ms = self.started.elapsed().as_millis() as u64,
+            retry,
+            "http attempt"
+        );
+    }
 }
 
 /// Why an answer's body could not be read.

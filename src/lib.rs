@@ -86,7 +86,7 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
             ExitStatus::Success,
         ),
         Err(error) => {
-            tracing::debug!(command = %name, %error, "command failed");
+            tracing::debug!(%error, "command failed");
             // Server text inside the error was scrubbed where it was read; this pass also covers
             // whatever was said of a secret made later in the run.
             let message = auth::secret::scrub(&error.to_string()).into_owned();

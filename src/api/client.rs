@@ -5,7 +5,7 @@
 //! [`ApiError`]s worded like XSOAR's, with every known secret scrubbed from what the server
 //! said. Every HTTP request, each redirect hop and retry included, leaves one `debug` line.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use super::ApiError;
 use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
 use crate::auth::Session;
-use crate::http::{BodyError, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause};
+use crate::http::{
+    BodyError, HttpAttempt, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause,
+};
 
 /// Redirects followed within the API's origin before giving up.
 pub const MAX_REDIRECTS: usize = 5;
@@ -39,70 +41,6 @@ pub struct ApiClient<'s, 'a> {
     policy: RetryPolicy,
     /// Headers every request of this API carries.
     headers: Vec<(HeaderName, HeaderValue)>,
-}
-
-/// One HTTP request and what came of it, logged as one `debug` line once it is known whether
-/// the request will be sent again. Only the method and the path: a query can hold a filter with
-/// the customer's data, a sign-in form holds secrets, and headers hold the bearer token, so
-/// none of them is logged.
-pub(crate) struct HttpAttempt {
-    method: Method,
-    path: String,
-    started: Instant,
-    status: Option<u16>,
-    failure: Option<&'static str>,
-}
-
-impl HttpAttempt {
-    /// A request about to be sent.
-    pub(crate) fn start(method: &Method, url: &Url) -> HttpAttempt {
-        HttpAttempt {
-            method: method.clone(),
-            path: url.path().to_owned(),
-            started: Instant::now(),
-            status: None,
-            failure: None,
-        }
-    }
-
-    pub(crate) fn answered(&mut self, status: StatusCode) {
-        self.status = Some(status.as_u16());
-    }
-
-    /// The request, or the reading of its answer, failed in transport.
-    pub(crate) fn broke(&mut self, error: &reqwest::Error) {
-        self.failure = Some(if error.is_timeout() {
-            "timeout"
-        } else if error.is_connect() {
-            "connect"
-        } else if error.is_body() || error.is_decode() {
-            "body"
-        } else if error.is_request() {
-            "request"
-        } else {
-            "transport"
-        });
-    }
-
-    /// The answer was cut off at the size cap.
-    pub(crate) fn too_large(&mut self) {
-        self.failure = Some("too large");
-    }
-
-    /// The line, with why the request will be sent again when it will be. Sign-in requests
-    /// log through here too, hence a target of their own.
-    pub(crate) fn log(&self, retry: Option<&'static str>) {
-        tracing::debug!(
-            target: "m365_defender::http",
-            method = %self.method,
-            path = self.path.as_str(),
-            status = self.status,
-            failure = self.failure,
-            ms = self.started.elapsed().as_millis() as u64,
-            retry,
-            "http attempt"
-        );
-    }
 }
 
 /// Why one attempt did not produce a usable answer.

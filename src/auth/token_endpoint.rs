@@ -9,10 +9,9 @@ use serde::Deserialize;
 
 use super::SignInError;
 use super::secret::{AccessToken, RefreshToken};
-use crate::api::client::HttpAttempt;
 use crate::api::retry::Deadline;
 use crate::http::{
-    BodyError, MAX_SIGN_IN_ANSWER, host_of, read_body, size_in_words, transport_cause,
+    BodyError, HttpAttempt, MAX_SIGN_IN_ANSWER, host_of, read_body, size_in_words, transport_cause,
 };
 
 /// A successful token answer.
