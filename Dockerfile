@@ -13,14 +13,18 @@ ARG RUST_VERSION=1.95.0
 # Image names are fully qualified so that podman and buildah need no short-name lookup.
 
 FROM docker.io/library/rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
-# Change to, for example, "--release --locked --no-default-features" for a build without the
-# emulator once that feature exists. The binary must still land in target/release/.
-ARG CARGO_FLAGS="--release --locked"
+# The production build leaves out the emulator (the default feature `emulator`, behind
+# --sandbox and `m365-defender emulator`). The binary must land in target/release/:
+# scripts/test-pack.sh reads these flags and tests that binary.
+ARG CARGO_FLAGS="--release --locked --no-default-features"
 WORKDIR /src
-# Only what the build reads (see .dockerignore): build.rs embeds integration.yml, and the
-# emulator (--sandbox) embeds the demo certificate and key from test_data/certs.
+# Only what the build reads (see .dockerignore): build.rs embeds integration.yml; crates/ holds
+# the workspace's emulator crate, whose manifest cargo reads even when the feature is off. A
+# build with the emulator (CARGO_FLAGS="--release --locked") also embeds the demo certificate
+# and key from test_data/certs.
 COPY Cargo.toml Cargo.lock build.rs integration.yml ./
 COPY src ./src
+COPY crates ./crates
 COPY test_data/certs ./test_data/certs
 RUN cargo build $CARGO_FLAGS
 

@@ -4,8 +4,9 @@
 #     glibc than the runtime image's Debian release ships (built first if missing, else used as
 #     it is);
 #  2. where docker, podman or buildah has the base images, builds the image under the name
-#     `dockerimage:` in integration.yml gives it, and runs one --sandbox command in it without a
-#     network. Where none has them, says so and skips only this step.
+#     `dockerimage:` in integration.yml gives it, and runs one command in it without a network
+#     (auth-reset: the image's build has no emulator for --sandbox). Where none has them, says
+#     so and skips only this step.
 # Usage, from the repository root: scripts/check-image.sh [--pull]
 # Only with --pull may an engine download missing base images from their registry (Docker Hub);
 # without it (as in CI) nothing leaves the machine.
@@ -35,8 +36,10 @@ for tool in readelf objdump python3; do
     command -v "$tool" >/dev/null || { echo "check-image: needs $tool (readelf and objdump are in binutils)" >&2; exit 1; }
 done
 if [ ! -x "$binary" ]; then
-    echo "== $binary is missing: cargo build --release --locked"
-    cargo build --release --locked
+    flags=$(sed -n 's/^ARG CARGO_FLAGS="\(.*\)"$/\1/p' Dockerfile)
+    echo "== $binary is missing: cargo build $flags"
+    # shellcheck disable=SC2086 # the flags are words
+    cargo build $flags
 fi
 
 echo "== $binary against Debian $release (glibc $image_glibc)"
@@ -99,11 +102,11 @@ if [ "$engine" = buildah ]; then buildah bud -t "$image" .; else "$engine" build
 
 uid=$(run id -u </dev/null) || { echo "check-image: cannot run a command in $image" >&2; exit 1; }
 [ "$uid" != 0 ] || { echo "check-image: $image runs as root; it should run as the demisto user" >&2; exit 1; }
-out=$(echo '{"command":"microsoft-365-defender-incidents-list","args":{"limit":"3"}}' |
-    run m365-defender --sandbox) || { echo "check-image: the --sandbox command failed in $image" >&2; exit 1; }
+out=$(echo '{"command":"microsoft-365-defender-auth-reset","integration_context":{"access_token":"x"}}' |
+    run m365-defender) || { echo "check-image: the auth-reset command failed in $image" >&2; exit 1; }
 python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$out" 2>/dev/null || {
-    echo "check-image: the --sandbox command in $image did not print one JSON document:" >&2
+    echo "check-image: the auth-reset command in $image did not print one JSON document:" >&2
     head -c 500 <<<"$out" >&2
     exit 1
 }
-echo "ok: $image runs as uid $uid; m365-defender --sandbox exited 0 with one JSON document"
+echo "ok: $image runs as uid $uid; m365-defender (auth-reset) exited 0 with one JSON document"

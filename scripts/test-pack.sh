@@ -2,7 +2,8 @@
 # Runs the shim tests (tests/shim) on what an administrator installs: the code of the content
 # pack's unified integration (from target/pack/<PackId>.zip, as XSOAR unpacks it) against the
 # binary built the way the runtime image builds it (the Dockerfile's CARGO_FLAGS), with the
-# bundled emulator on 127.0.0.1. Covers test-module, incidents-list, fetch and a mirroring round
+# emulator on 127.0.0.1. The image's build leaves the emulator out, so the emulator runs from the
+# debug build, which has it. Covers test-module, incidents-list, fetch and a mirroring round
 # trip with the custom close reason mappings, besides every failure path of the shim.
 #
 # Usage, from the repository root: scripts/test-pack.sh
@@ -17,6 +18,8 @@ fi
 echo "== the binary as the image builds it: cargo build $flags"
 # shellcheck disable=SC2086 # the flags are words
 cargo build $flags
+echo "== the emulator: cargo build --locked"
+cargo build --locked
 
 echo "== the content pack"
 bash scripts/build-pack.sh >/dev/null
@@ -51,5 +54,6 @@ print(f'{names[0]}: {len(code.splitlines())} lines of shim')
 PY
 
 echo "== tests/shim on the pack's code and target/release/m365-defender"
-M365D_BINARY=target/release/m365-defender M365D_SHIM_SOURCE=$work/shim.py \
+M365D_BINARY=target/release/m365-defender M365D_EMULATOR_BINARY=target/debug/m365-defender \
+    M365D_SHIM_SOURCE=$work/shim.py \
     python3 -B -m unittest discover -s tests/shim

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use tracing::level_filters::LevelFilter;
 
-use crate::emulator::EmulatorOptions;
+#[cfg(feature = "emulator")]
+use m365_emulator::EmulatorOptions;
+
 use crate::error::ExitStatus;
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
 
@@ -52,7 +54,11 @@ struct Options {
 
 enum Invocation {
     Run(Options),
-    Emulator { options: EmulatorOptions, port: u16 },
+    #[cfg(feature = "emulator")]
+    Emulator {
+        options: EmulatorOptions,
+        port: u16,
+    },
     Help,
     Version,
 }
@@ -61,7 +67,10 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
     let mut args = args.peekable();
     if args.peek().and_then(|a| a.to_str()) == Some("emulator") {
         args.next();
+        #[cfg(feature = "emulator")]
         return parse_emulator(args);
+        #[cfg(not(feature = "emulator"))]
+        return Err(crate::sandbox::NO_EMULATOR.to_owned());
     }
     let mut options = Options::default();
     for arg in args {
@@ -76,6 +85,7 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
     Ok(Invocation::Run(options))
 }
 
+#[cfg(feature = "emulator")]
 fn parse_emulator(mut args: impl Iterator<Item = OsString>) -> Result<Invocation, String> {
     let mut options = EmulatorOptions::default();
     let mut port = 8765;
@@ -114,8 +124,9 @@ pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
     init_logging();
     let options = match parse(args) {
         Ok(Invocation::Run(options)) => options,
+        #[cfg(feature = "emulator")]
         Ok(Invocation::Emulator { options, port }) => {
-            return match crate::emulator::run_until_interrupted(options, port) {
+            return match m365_emulator::run_until_interrupted(options, port) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("m365-defender emulator: {e}");
@@ -183,14 +194,16 @@ impl Write for ScrubbedStderr {
     }
 }
 
-/// Logs go to stderr, quiet unless `M365D_LOG` asks for more. Only this crate's events are
-/// shown: dependencies' debug output could include request details.
+/// Logs go to stderr, quiet unless `M365D_LOG` asks for more. Only this crate's events, and the
+/// built-in emulator's, are shown: dependencies' debug output could include request details.
 fn init_logging() {
     let level = std::env::var("M365D_LOG")
         .ok()
         .and_then(|v| v.trim().parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::WARN);
-    let filter = tracing_subscriber::filter::Targets::new().with_target("m365_defender", level);
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("m365_defender", level)
+        .with_target("m365_emulator", level);
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()

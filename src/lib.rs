@@ -10,7 +10,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod declaration;
-pub mod emulator;
 pub mod envelope;
 pub mod error;
 pub mod fetch;

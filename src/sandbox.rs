@@ -1,16 +1,38 @@
 //! `--sandbox`: run one envelope against an emulator started in this process on a loopback
 //! port, so the plugin can be tried, and playbooks developed, with no tenant at all. The
 //! envelope's hosts are pointed at the emulator and, where it names no credentials, the
-//! emulator's demo app signs in.
+//! emulator's demo app signs in. The emulator is the `m365-emulator` crate, built in with the
+//! default feature `emulator`; the production image leaves it out, and there `--sandbox` and
+//! `m365-defender emulator` answer that this build has none.
 
+#[cfg(feature = "emulator")]
+use m365_emulator::{self as emulator, Emulator, EmulatorOptions};
+#[cfg(feature = "emulator")]
 use serde_json::{Value, json};
 
-use crate::emulator::{self, Emulator, EmulatorOptions};
 use crate::envelope::Envelope;
 use crate::error::ExitStatus;
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
 
+/// Why `--sandbox` and `m365-defender emulator` cannot run in a build without the emulator.
+#[cfg(not(feature = "emulator"))]
+pub const NO_EMULATOR: &str = "This build of m365-defender has no emulator (it was built without the `emulator` feature, as the production image is), so --sandbox and `m365-defender emulator` are not available. Build with the default features to use them.";
+
+/// Answers that this build has no emulator. The envelope was not used (exit 2): the platform
+/// keeps the integration context it has.
+#[cfg(not(feature = "emulator"))]
+pub fn run(_envelope: Envelope) -> (OutputDocument, ExitStatus) {
+    let document = OutputDocument {
+        results: vec![ResultItem::Error(ErrorEntry::new(NO_EMULATOR.to_owned()))],
+        integration_context: None,
+        last_run: None,
+        incidents: None,
+    };
+    (document, ExitStatus::UnusableEnvelope)
+}
+
 /// Runs `envelope` against a fresh in-process emulator.
+#[cfg(feature = "emulator")]
 pub fn run(mut envelope: Envelope) -> (OutputDocument, ExitStatus) {
     let (url_sender, url_receiver) = std::sync::mpsc::channel();
     let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
@@ -62,6 +84,7 @@ pub fn run(mut envelope: Envelope) -> (OutputDocument, ExitStatus) {
 
 /// Sends every host the envelope could reach to the emulator, and fills in the demo app when
 /// no sign-in is configured.
+#[cfg(feature = "emulator")]
 fn point_at_emulator(envelope: &mut Envelope, base_url: &str) {
     let params = &mut envelope.params;
     params.insert("base_url".to_owned(), json!(base_url));
@@ -91,6 +114,7 @@ fn point_at_emulator(envelope: &mut Envelope, base_url: &str) {
     }
 }
 
+#[cfg(feature = "emulator")]
 fn failed(envelope: Envelope, message: String) -> (OutputDocument, ExitStatus) {
     let document = OutputDocument {
         results: vec![ResultItem::Error(ErrorEntry::new(message))],

@@ -3,7 +3,7 @@
 //! carrying the integration context from run to run), and the test drives the tenant through
 //! the control API.
 
-use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Map, Value, json};
 
 use crate::support::{DEFAULT_START, EmulatorSettings, Run, RunningEmulator, run};

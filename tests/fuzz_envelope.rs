@@ -18,7 +18,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use m365_defender::declaration::{ArgumentType, integration};
-use m365_defender::emulator::{
+use m365_emulator::{
     DEMO_CERT_THUMBPRINT, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MANAGED_IDENTITY_CLIENT_ID,
     DEMO_PRIVATE_KEY_PEM, DEMO_TENANT_ID,
 };

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use m365_defender::emulator::{DEMO_CERT_THUMBPRINT, DEMO_PRIVATE_KEY_PEM};
+use m365_emulator::{DEMO_CERT_THUMBPRINT, DEMO_PRIVATE_KEY_PEM};
 use serde_json::{Value, json};
 
 use crate::hostile::{Answer, Hostile, json as json_answer, redirect, response};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Value, json};
 
 use crate::support::{EmulatorSettings, Run, RunningEmulator, repo_path, run};

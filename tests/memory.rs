@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::json;
 
 use crate::support::{EmulatorSettings, RunningEmulator};

@@ -2,7 +2,7 @@
 //! of range is an error entry that names the argument and the accepted range, before any
 //! request; the ends of each range are accepted.
 
-use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Value, json};
 
 use crate::support::{EmulatorSettings, RunningEmulator, run};

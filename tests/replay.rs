@@ -46,7 +46,7 @@
 
 use std::path::Path;
 
-use m365_defender::emulator;
+use m365_emulator as emulator;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use m365_defender::emulator::{Emulator, EmulatorOptions};
+use m365_emulator::{Emulator, EmulatorOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! The control API: faults, rate limits, the request log and reset.
 
-use m365_defender::emulator::EmulatorOptions;
+use m365_emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ async fn an_injected_status_answers_n_times_then_the_real_service_does() {
         .await;
     let (status, body) = status_and_json(
         harness
-            .client_credentials_token(m365_defender::emulator::DEMO_CLIENT_ID, "x")
+            .client_credentials_token(m365_emulator::DEMO_CLIENT_ID, "x")
             .await,
     )
     .await;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use m365_defender::emulator::EmulatorOptions;
+use m365_emulator::EmulatorOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@ mod hunting;
 mod incidents;
 mod sign_in;
 
-use m365_defender::emulator::{
+use m365_emulator::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator, EmulatorOptions,
 };
 use reqwest::{Client, Response, StatusCode};

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use m365_defender::emulator::{
+use m365_emulator::{
     DEMO_CERT_THUMBPRINT, DEMO_CLIENT_ID, DEMO_MANAGED_IDENTITY_CLIENT_ID,
     DEMO_NO_PERMISSIONS_CLIENT_ID, DEMO_NO_PERMISSIONS_CLIENT_SECRET, DEMO_PRIVATE_KEY_PEM,
     DEMO_TENANT_ID,

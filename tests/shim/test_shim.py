@@ -7,10 +7,12 @@ Run from the repository root (cargo test --test integration shim does this):
 
     M365D_BINARY=target/debug/m365-defender python3 -B -m unittest discover -s tests/shim -v
 
-Without M365D_BINARY the debug build under target/ is used. M365D_SHIM_SOURCE names a file
-holding the shim's code to run instead of the one in integration.yml: scripts/test-pack.sh runs
-these tests on the code of the built content pack's unified integration, against the release
-binary. Only 127.0.0.1 is contacted.
+Without M365D_BINARY the debug build under target/ is used. M365D_EMULATOR_BINARY names the
+binary whose `emulator` subcommand serves the emulator (default: M365D_BINARY): the production
+build has no emulator built in. M365D_SHIM_SOURCE names a file holding the shim's code to run
+instead of the one in integration.yml: scripts/test-pack.sh runs these tests on the code of the
+built content pack's unified integration, against the release binary, with the debug build as
+the emulator. Only 127.0.0.1 is contacted.
 """
 
 import ast
@@ -133,6 +135,7 @@ class Emulator:
 
 REAL_BINARY = os.path.abspath(
     os.environ.get('M365D_BINARY') or os.path.join(REPO, 'target', 'debug', 'm365-defender'))
+EMULATOR_BINARY = os.path.abspath(os.environ.get('M365D_EMULATOR_BINARY') or REAL_BINARY)
 EMULATOR = None
 WORKDIR = None
 RECORDED_ENVELOPE = None
@@ -144,13 +147,16 @@ def setUpModule():
     if not os.access(REAL_BINARY, os.X_OK):
         raise RuntimeError(f'no m365-defender binary at {REAL_BINARY}: build it (cargo build) '
                            'or set M365D_BINARY')
+    if not os.access(EMULATOR_BINARY, os.X_OK):
+        raise RuntimeError(f'no emulator binary at {EMULATOR_BINARY}: build it (cargo build) '
+                           'or set M365D_EMULATOR_BINARY')
     WORKDIR = tempfile.mkdtemp(prefix='m365d-shim-test-')
     RECORDED_ENVELOPE = os.path.join(WORKDIR, 'envelope.json')
     # The real binary, behind a wrapper that keeps the envelope it was given.
     RECORDING_BINARY = script('record', f'cat > {shlex.quote(RECORDED_ENVELOPE)}\n'
                                         f'exec {shlex.quote(REAL_BINARY)} '
                                         f'< {shlex.quote(RECORDED_ENVELOPE)}\n')
-    EMULATOR = Emulator(REAL_BINARY)
+    EMULATOR = Emulator(EMULATOR_BINARY)
 
 
 def tearDownModule():

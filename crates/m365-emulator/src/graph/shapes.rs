@@ -11,11 +11,11 @@ use serde_json::{Map, Value, json};
 use super::super::DEMO_TENANT_ID;
 use super::super::clock::format_time;
 use super::super::model::{Alert, ApiEnum, Comment, Device, Entity, EntityType, Incident};
-use crate::graph::enums::{
-    AlertStatus, Classification, DetectionSource, Determination, GraphEnum, IncidentStatus,
-    ServiceSource, Severity, camel_case,
+use crate::percent_encode;
+use crate::vocabulary::{
+    ALERT_STATUS, CLASSIFICATION, DETECTION_SOURCE, DETERMINATION, Enumeration, INCIDENT_STATUS,
+    SERVICE_SOURCE, SEVERITY, camel_case,
 };
-use crate::http::percent_encode;
 
 /// How a response renders enumerations: with or without the opt-in members.
 #[derive(Clone, Copy, Debug)]
@@ -26,12 +26,12 @@ pub(crate) struct Rendering {
 
 impl Rendering {
     /// The Graph member for a stored (legacy-named) value.
-    fn member<E: GraphEnum>(self, legacy: &str) -> Value {
-        let name = match E::parse(legacy) {
-            Some(member) if member.needs_opt_in() && !self.unknown_enum_members => {
+    fn member(self, enumeration: &Enumeration, legacy: &str) -> Value {
+        let name = match enumeration.by_legacy_name(legacy) {
+            Some(member) if enumeration.needs_opt_in(member) && !self.unknown_enum_members => {
                 "unknownFutureValue".to_owned()
             }
-            Some(member) => member.graph_name().to_owned(),
+            Some(member) => member.graph.to_owned(),
             None => camel_case(legacy),
         };
         Value::String(name)
@@ -79,10 +79,10 @@ pub(crate) fn incident(incident: &Incident, expand_alerts: bool, rendering: Rend
         "createdDateTime": format_time(incident.created_time),
         "lastUpdateDateTime": format_time(incident.last_update_time),
         "assignedTo": incident.assigned_to,
-        "classification": rendering.member::<Classification>(incident.classification.as_str()),
-        "determination": rendering.member::<Determination>(incident.determination.as_str()),
-        "status": rendering.member::<IncidentStatus>(incident.status.as_str()),
-        "severity": rendering.member::<Severity>(incident.severity.as_str()),
+        "classification": rendering.member(&CLASSIFICATION, incident.classification.as_str()),
+        "determination": rendering.member(&DETERMINATION, incident.determination.as_str()),
+        "status": rendering.member(&INCIDENT_STATUS, incident.status.as_str()),
+        "severity": rendering.member(&SEVERITY, incident.severity.as_str()),
         "customTags": incident.tags,
         "comments": comments(&incident.comments),
         "systemTags": system_tags(incident),
@@ -116,8 +116,11 @@ pub(crate) fn comments(comments: &[Comment]) -> Value {
 }
 
 /// An alert's classification or determination: `unknown` until someone sets it.
-fn decided<E: GraphEnum>(rendering: Rendering, value: Option<&'static str>) -> Value {
-    rendering.member::<E>(value.unwrap_or("Unknown"))
+fn decided(rendering: Rendering, enumeration: &Enumeration, value: Option<&str>) -> Value {
+    match value {
+        Some(legacy) => rendering.member(enumeration, legacy),
+        None => Value::String("unknown".to_owned()),
+    }
 }
 
 /// `microsoft.graph.security.alert` of the incident with Graph id `incident_id`.
@@ -132,12 +135,12 @@ fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
         "id": alert.alert_id,
         "providerAlertId": alert.alert_id,
         "incidentId": incident_id,
-        "status": rendering.member::<AlertStatus>(alert.status),
-        "severity": rendering.member::<Severity>(alert.severity.as_str()),
-        "classification": decided::<Classification>(rendering, alert.classification.map(ApiEnum::as_str)),
-        "determination": decided::<Determination>(rendering, alert.determination.map(ApiEnum::as_str)),
-        "serviceSource": rendering.member::<ServiceSource>(alert.service_source),
-        "detectionSource": rendering.member::<DetectionSource>(alert.detection_source),
+        "status": rendering.member(&ALERT_STATUS, alert.status),
+        "severity": rendering.member(&SEVERITY, alert.severity.as_str()),
+        "classification": decided(rendering, &CLASSIFICATION, alert.classification.map(ApiEnum::as_str)),
+        "determination": decided(rendering, &DETERMINATION, alert.determination.map(ApiEnum::as_str)),
+        "serviceSource": rendering.member(&SERVICE_SOURCE, alert.service_source),
+        "detectionSource": rendering.member(&DETECTION_SOURCE, alert.detection_source),
         "detectorId": alert.detector_id,
         "tenantId": DEMO_TENANT_ID,
         "title": alert.title,

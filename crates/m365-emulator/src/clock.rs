@@ -59,9 +59,17 @@ impl Clock {
 /// Formats a time the way the Defender API does: UTC, up to seven fractional digits (.NET ticks)
 /// with trailing zeros dropped, e.g. `2020-09-06T14:46:57.0733333Z`, `2020-09-06T14:46:57.29Z`,
 /// `2020-09-04T05:22:59Z` (see the examples in
-/// <https://learn.microsoft.com/defender-xdr/api-list-incidents>). It is the notation the client
-/// writes its `$filter` literals and cursor in, so both use the one function.
-pub(crate) use crate::fetch::time::format as format_time;
+/// <https://learn.microsoft.com/defender-xdr/api-list-incidents>). Graph writes its
+/// `DateTimeOffset` values the same way.
+pub(crate) fn format_time(time: Timestamp) -> String {
+    let seconds = time.strftime("%Y-%m-%dT%H:%M:%S");
+    // Ticks are whole 100-nanosecond steps: finer digits are cut, not rounded.
+    let ticks = format!("{:07}", time.subsec_nanosecond() / 100);
+    match ticks.trim_end_matches('0') {
+        "" => format!("{seconds}Z"),
+        fraction => format!("{seconds}.{fraction}Z"),
+    }
+}
 
 /// Parses the ISO-8601 instants that clients send: RFC 3339 with `Z` or an offset, with up to nine
 /// fractional digits (Microsoft sends seven).

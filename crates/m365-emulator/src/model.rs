@@ -7,7 +7,6 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::clock::{serialize_optional_time, serialize_time};
-use crate::graph::enums::{Classification as GraphClassification, GraphEnum};
 
 /// One of the API's string enumerations.
 pub(crate) trait ApiEnum: Copy + 'static {
@@ -80,16 +79,30 @@ api_enum!(Determination {
 });
 
 impl Classification {
-    /// The determinations allowed with each classification, in the legacy API's names. The table
-    /// is Microsoft's (<https://learn.microsoft.com/defender-xdr/api-update-incidents#request-body>),
-    /// kept once for client and emulator in [`crate::graph::enums::Classification::determinations`].
-    pub(crate) fn determinations(self) -> Vec<Determination> {
-        GraphClassification::parse(self.as_str())
-            .map(GraphClassification::determinations)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|determination| Determination::parse(determination.legacy_name()))
-            .collect()
+    /// The determinations allowed with each classification: Microsoft's table
+    /// (<https://learn.microsoft.com/defender-xdr/api-update-incidents#request-body>), in the
+    /// order of the portal's classify dialog.
+    pub(crate) fn determinations(self) -> &'static [Determination] {
+        use Determination::*;
+        match self {
+            Classification::TruePositive => &[
+                MultiStagedAttack,
+                MaliciousUserActivity,
+                Malware,
+                Phishing,
+                CompromisedAccount,
+                UnwantedSoftware,
+                Other,
+            ],
+            Classification::InformationalExpectedActivity => &[
+                SecurityTesting,
+                LineOfBusinessApplication,
+                ConfirmedActivity,
+                Other,
+            ],
+            Classification::FalsePositive => &[NotMalicious, NoEnoughDataToValidate, Other],
+            Classification::Unknown => &[NotAvailable],
+        }
     }
 
     /// The determination the API records when a classification is set without one.
@@ -350,14 +363,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_allowed_determination_has_its_legacy_name() {
-        for classification in Classification::ALL {
-            let graph = GraphClassification::parse(classification.as_str()).unwrap();
-            assert_eq!(
-                classification.determinations().len(),
-                graph.determinations().len(),
-                "{classification:?}"
-            );
+    fn every_determination_but_other_belongs_to_one_classification() {
+        for determination in Determination::ALL {
+            let owners = Classification::ALL
+                .iter()
+                .filter(|classification| classification.determinations().contains(determination))
+                .count();
+            let expected = if *determination == Determination::Other {
+                3
+            } else {
+                1
+            };
+            assert_eq!(owners, expected, "{determination:?}");
         }
         assert_eq!(
             Classification::FalsePositive.determinations(),

@@ -832,7 +832,7 @@ impl Tenant {
         let (classification, determination) = match shape.status {
             IncidentStatus::Resolved => {
                 let classification = *pick(rng, &Classification::ALL[1..]);
-                (classification, *pick(rng, &classification.determinations()))
+                (classification, *pick(rng, classification.determinations()))
             }
             _ if rng.random_bool(0.1) => (
                 Classification::TruePositive,

@@ -22,7 +22,7 @@ use super::model::{
     ApiEnum, Classification, Comment, Determination, Incident, IncidentApi, IncidentStatus,
 };
 use super::odata::{IncidentFilter, whole_number};
-use crate::http::percent_encode;
+use crate::percent_encode;
 
 /// The largest page the API returns.
 const MAX_TOP: usize = 100;

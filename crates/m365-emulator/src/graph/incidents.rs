@@ -19,12 +19,14 @@ use serde_json::{Map, Value, json};
 
 use super::super::EmulatorState;
 use super::super::incidents::IncidentUpdate;
-use super::super::model::{ApiEnum, Determination as StoredDetermination, Incident, IncidentApi};
+use super::super::model::{ApiEnum, Classification, Determination, Incident, IncidentApi};
 use super::super::odata::{FilterDialect, IncidentFilter, whole_number};
 use super::shapes::{self, Rendering};
 use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
-use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
-use crate::http::percent_encode;
+use crate::percent_encode;
+use crate::vocabulary::{
+    AWAITING_ACTION, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS, Member,
+};
 
 /// Graph's page of incidents when no `$top` is given, and the largest page: `$top` sets the page
 /// size up to this, and `@odata.nextLink` leads through the rest of the collection.
@@ -262,11 +264,12 @@ pub(crate) async fn get(
 
 /// A Graph enumeration value of a PATCH body: a metadata name (in any case); an opt-in member
 /// only from a client that opted in; never the sentinel.
-fn member<E: GraphEnum>(
+fn member(
+    enumeration: &Enumeration,
     name: &str,
     value: &Value,
     opted_in: bool,
-) -> Result<Option<E>, GraphError> {
+) -> Result<Option<&'static Member>, GraphError> {
     let text = match value {
         Value::Null => return Ok(None),
         Value::String(text) => text,
@@ -276,16 +279,16 @@ fn member<E: GraphEnum>(
             )));
         }
     };
-    match E::from_graph_name(text) {
+    match enumeration.by_graph_name(text) {
         Some(member)
-            if member.graph_name() != "unknownFutureValue"
-                && (opted_in || !member.needs_opt_in()) =>
+            if !Enumeration::is_sentinel(member)
+                && (opted_in || !enumeration.needs_opt_in(member)) =>
         {
             Ok(Some(member))
         }
         _ => Err(GraphError::bad_request(format!(
             "Invalid value '{text}' for {name}. Allowed values: {}.",
-            E::settable_graph_names().join(", ")
+            enumeration.settable_graph_names().join(", ")
         ))),
     }
 }
@@ -300,30 +303,30 @@ fn stored_update(body: &[u8], opted_in: bool) -> Result<Map<String, Value>, Grap
         match name.as_str() {
             "@odata.type" => {}
             "status" => {
-                if let Some(status) = member::<IncidentStatus>(name, value, opted_in)? {
-                    if status == IncidentStatus::AwaitingAction {
+                if let Some(status) = member(&INCIDENT_STATUS, name, value, opted_in)? {
+                    if status.graph == AWAITING_ACTION {
                         return Err(GraphError::bad_request(
                             "The status awaitingAction can only be set by Microsoft Defender Experts.",
                         ));
                     }
-                    update.insert(name.clone(), json!(status.legacy_name()));
+                    update.insert(name.clone(), json!(status.legacy));
                 }
             }
             "classification" => {
-                if let Some(classification) = member::<Classification>(name, value, opted_in)? {
-                    update.insert(name.clone(), json!(classification.legacy_name()));
+                if let Some(classification) = member(&CLASSIFICATION, name, value, opted_in)? {
+                    update.insert(name.clone(), json!(classification.legacy));
                 }
             }
             "determination" => {
-                if let Some(determination) = member::<Determination>(name, value, opted_in)? {
-                    if StoredDetermination::parse(determination.legacy_name()).is_none() {
+                if let Some(determination) = member(&DETERMINATION, name, value, opted_in)? {
+                    if Determination::parse(determination.legacy).is_none() {
                         return Err(GraphError::bad_request(format!(
                             "The determination '{}' belongs to no classification an incident can have. {}",
-                            determination.graph_name(),
+                            determination.graph,
                             allowed_determinations()
                         )));
                     }
-                    update.insert(name.clone(), json!(determination.legacy_name()));
+                    update.insert(name.clone(), json!(determination.legacy));
                 }
             }
             "assignedTo" => {
@@ -350,6 +353,11 @@ fn stored_update(body: &[u8], opted_in: bool) -> Result<Map<String, Value>, Grap
 
 /// Microsoft's classification → determination table, worded for an error message.
 fn allowed_determinations() -> String {
+    let graph_name = |enumeration: &Enumeration, legacy: &str| {
+        enumeration
+            .by_legacy_name(legacy)
+            .map_or_else(|| legacy.to_owned(), |member| member.graph.to_owned())
+    };
     let lines: Vec<String> = [
         Classification::TruePositive,
         Classification::InformationalExpectedActivity,
@@ -357,14 +365,14 @@ fn allowed_determinations() -> String {
     ]
     .iter()
     .map(|classification| {
-        let determinations: Vec<&str> = classification
+        let determinations: Vec<String> = classification
             .determinations()
             .iter()
-            .map(|determination| determination.graph_name())
+            .map(|determination| graph_name(&DETERMINATION, determination.as_str()))
             .collect();
         format!(
             "With {}: {}.",
-            classification.graph_name(),
+            graph_name(&CLASSIFICATION, classification.as_str()),
             determinations.join(", ")
         )
     })

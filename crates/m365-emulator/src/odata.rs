@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use super::clock::parse_time;
 use super::model::{ApiEnum, Incident, IncidentStatus};
-use crate::graph::enums::{GraphEnum, IncidentStatus as GraphStatus};
+use crate::vocabulary::INCIDENT_STATUS;
 
 /// The value of `$top` or `$skip`, or why the OData layer refuses it.
 pub(crate) fn whole_number(name: &str, value: &str) -> Result<usize, String> {
@@ -74,8 +74,9 @@ impl FilterDialect {
     fn status(self, text: &str) -> Option<IncidentStatus> {
         match self {
             FilterDialect::Defender => IncidentStatus::parse(text),
-            FilterDialect::Graph => GraphStatus::from_graph_name(text)
-                .and_then(|status| IncidentStatus::parse(status.legacy_name())),
+            FilterDialect::Graph => INCIDENT_STATUS
+                .by_graph_name(text)
+                .and_then(|status| IncidentStatus::parse(status.legacy)),
         }
     }
 }

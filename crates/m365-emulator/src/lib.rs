@@ -4,6 +4,10 @@
 //! binary against services that behave like Microsoft's — their JSON, their errors, their limits —
 //! without a tenant. A control API under `/_emulator` moves its clock, injects faults, adds
 //! incidents and shows what it received.
+//!
+//! It depends on nothing of the plugin: Microsoft's names and formats are written out here again
+//! (`vocabulary`, `clock::format_time`, `percent_encode`), so that a mistake in the client's
+//! copy fails a test instead of being echoed back.
 
 mod access;
 mod client_assertion;
@@ -25,6 +29,7 @@ mod requests;
 mod tables;
 mod tenant;
 mod tokens;
+mod vocabulary;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -53,9 +58,9 @@ pub const DEMO_NO_PERMISSIONS_CLIENT_SECRET: &str = "no-permissions-secret-value
 /// Hex SHA-1 thumbprint of `DEMO_CERT_PEM`, as the Entra portal shows it.
 pub const DEMO_CERT_THUMBPRINT: &str = "6048FC7C5F9329938D7CCC3B85FE113BC920EFDA";
 /// The demo certificate uploaded to the demo app (self-signed, test only).
-pub const DEMO_CERT_PEM: &str = include_str!("../../test_data/certs/demo-cert.pem");
+pub const DEMO_CERT_PEM: &str = include_str!("../../../test_data/certs/demo-cert.pem");
 /// The demo certificate's private key, PKCS#8, so the sandbox can use the certificate flow.
-pub const DEMO_PRIVATE_KEY_PEM: &str = include_str!("../../test_data/certs/demo-key.pem");
+pub const DEMO_PRIVATE_KEY_PEM: &str = include_str!("../../../test_data/certs/demo-key.pem");
 /// A user-assigned managed identity that IMDS knows (pass it as `client_id`).
 pub const DEMO_MANAGED_IDENTITY_CLIENT_ID: &str = "33333333-4444-5555-6666-777777777777";
 /// The client id of the machine's system-assigned identity (IMDS without `client_id`).
@@ -268,4 +273,36 @@ pub fn run_until_interrupted(options: EmulatorOptions, port: u16) -> std::io::Re
         emulator.shutdown().await;
         Ok(())
     })
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters
+/// (<https://www.rfc-editor.org/rfc/rfc3986#section-2.3>), as the ids in Microsoft's portal links
+/// and the `$filter` of Graph's `@odata.nextLink` are written.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(
+            percent_encode("status eq 'Active'"),
+            "status%20eq%20%27Active%27"
+        );
+        assert_eq!(
+            percent_encode("a-b.c_d~e/f?#%é"),
+            "a-b.c_d~e%2Ff%3F%23%25%C3%A9"
+        );
+    }
 }
