@@ -2,7 +2,7 @@
 //! its method, path, status, time and retry reason, inside the command's span; and nothing a
 //! person must not see in a log: no secret, no query (a filter can hold the customer's data).
 
-use m365_defender::emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::json;
 
 use crate::support::{EmulatorSettings, RunningEmulator, run_bytes};
