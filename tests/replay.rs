@@ -1,7 +1,7 @@
 //! Replay cases: `test_data/cases/*.json`, each a short story of envelopes run by the real
 //! binary against a fresh emulator, with the expected output documents. Adding a case is adding
-//! a file; `UPDATE_CASES=1 cargo test replay` records the current outputs into the files
-//! (review the diff before committing).
+//! a file and its line in [`replay_cases!`] below; `UPDATE_CASES=1 cargo test replay` records
+//! the current outputs into the files (review the diff before committing).
 //!
 //! A case file:
 //! ```json
@@ -359,13 +359,64 @@ fn same_text(expected: &Value, actual: &Value) -> bool {
 fn compare(label: &str, expected: Option<&Value>, actual: &Value, failures: &mut Failures) {
     match expected {
         Some(expected) if same_text(expected, actual) => {}
-        Some(expected) => failures.mismatches.push(format!(
-            "{label}: output differs\n--- expected ---\n{}\n--- actual ---\n{}",
-            serde_json::to_string_pretty(expected).unwrap(),
-            serde_json::to_string_pretty(actual).unwrap(),
-        )),
+        Some(expected) => {
+            let mut differences = Vec::new();
+            json_differences("", expected, actual, &mut differences);
+            failures.mismatches.push(format!(
+                "{label}: output differs (UPDATE_CASES=1 records the actual output)\n{}",
+                differences.join("\n")
+            ))
+        }
         None => failures.mismatches.push(format!(
             "{label}: no expected output recorded; run with UPDATE_CASES=1 and review"
+        )),
+    }
+}
+
+/// Where two documents differ, as JSON pointers with both values (key order counts: the
+/// output is compared as text); at most 20 places, so a failure reads as a diff.
+fn json_differences(at: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    const MOST: usize = 20;
+    if out.len() >= MOST || same_text(expected, actual) {
+        return;
+    }
+    let shown = |value: Option<&Value>| match value {
+        Some(value) => {
+            let text = value.to_string();
+            match text.char_indices().nth(200) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        }
+        None => "(absent)".to_owned(),
+    };
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            let expected_keys: Vec<&String> = e.keys().collect();
+            let actual_keys: Vec<&String> = a.keys().collect();
+            for key in e.keys().chain(a.keys().filter(|k| !e.contains_key(*k))) {
+                let here = format!("{at}/{key}");
+                match (e.get(key), a.get(key)) {
+                    (Some(x), Some(y)) => json_differences(&here, x, y, out),
+                    (x, y) => out.push(format!("{here}: expected {}, got {}", shown(x), shown(y))),
+                }
+            }
+            if out.is_empty() && expected_keys != actual_keys {
+                out.push(format!(
+                    "{at}: keys in another order: expected {expected_keys:?}, got {actual_keys:?}"
+                ));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (index, (x, y)) in e.iter().zip(a).enumerate() {
+                json_differences(&format!("{at}/{index}"), x, y, out);
+            }
+        }
+        _ => out.push(format!(
+            "{}: expected {}, got {}",
+            if at.is_empty() { "/" } else { at },
+            shown(Some(expected)),
+            shown(Some(actual))
         )),
     }
 }
@@ -683,35 +734,85 @@ fn run_steps(path: &Path, case: &Case, backend: Backend, failures: &mut Failures
     recorded
 }
 
+/// One test per case file, named after it, so the cases run in parallel and a failure names
+/// its case; adding a case is adding its file and its line here (a test checks the two agree).
+macro_rules! replay_cases {
+    ($($test:ident => $file:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                replay_case($file);
+            }
+        )*
+
+        const CASE_FILES: &[&str] = &[$($file),*];
+    };
+}
+
+replay_cases! {
+    auth_certificate => "auth-certificate",
+    auth_certificate_pkcs1_deprecated_params => "auth-certificate-pkcs1-deprecated-params",
+    auth_client_secret => "auth-client-secret",
+    auth_client_secret_wrong => "auth-client-secret-wrong",
+    auth_configuration_change => "auth-configuration-change",
+    auth_device_code_declined => "auth-device-code-declined",
+    auth_device_code_expired => "auth-device-code-expired",
+    auth_device_code_not_started => "auth-device-code-not-started",
+    auth_device_code_slow_user => "auth-device-code-slow-user",
+    auth_gcc_high => "auth-gcc-high",
+    auth_managed_identity => "auth-managed-identity",
+    auth_no_permissions => "auth-no-permissions",
+    auth_revoked_refresh_token => "auth-revoked-refresh-token",
+    auth_token_refresh_and_rotation => "auth-token-refresh-and-rotation",
+    fetch_across_runs => "fetch-across-runs",
+    graph_comments => "graph-comments",
+    graph_enum_spellings_and_string_ids => "graph-enum-spellings-and-string-ids",
+    graph_hunting_timespan => "graph-hunting-timespan",
+    graph_next_link_host => "graph-next-link-host",
+    graph_text_incident_id => "graph-text-incident-id",
+    graph_unsupported_cloud => "graph-unsupported-cloud",
+    hunting_limit_appended => "hunting-limit-appended",
+    hunting_xsoar_recording => "hunting-xsoar-recording",
+    incident_get_update_xsoar_recordings => "incident-get-update-xsoar-recordings",
+    incident_update_tags => "incident-update-tags",
+    incident_update_verdicts => "incident-update-verdicts",
+    incidents_list_filters => "incidents-list-filters",
+    incidents_list_paging => "incidents-list-paging",
+    incidents_list_xsoar_recordings => "incidents-list-xsoar-recordings",
+    incidents_retries => "incidents-retries",
+    legacy_text_incident_id => "legacy-text-incident-id",
+    mirroring => "mirroring",
+}
+
 #[test]
-fn replay_cases() {
+fn every_case_file_has_its_test() {
     let dir = repo_path("test_data/cases");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no replay cases in {}", dir.display());
-    let only = std::env::var("CASE").ok();
-    let update = std::env::var_os("UPDATE_CASES").is_some();
-    let mut failures = Vec::new();
-    for path in paths {
-        if only
-            .as_deref()
-            .is_some_and(|o| !path.to_string_lossy().contains(o))
-        {
-            continue;
-        }
-        let (rewritten, case_failures) = run_case(&path);
-        failures.extend(case_failures.always);
-        if update {
-            let mut text = serde_json::to_string_pretty(&rewritten).unwrap();
-            text.push('\n');
-            std::fs::write(&path, text).unwrap();
-        } else {
-            failures.extend(case_failures.mismatches);
-        }
+    on_disk.sort();
+    let mut listed: Vec<&str> = CASE_FILES.to_vec();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "test_data/cases and the replay_cases! list in tests/replay.rs must name the same cases"
+    );
+}
+
+/// Runs one case (`UPDATE_CASES=1` records its outputs instead of comparing them).
+fn replay_case(name: &str) {
+    let path = repo_path("test_data/cases").join(format!("{name}.json"));
+    let (rewritten, case_failures) = run_case(&path);
+    let mut failures = case_failures.always;
+    if std::env::var_os("UPDATE_CASES").is_some() {
+        let mut text = serde_json::to_string_pretty(&rewritten).unwrap();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+    } else {
+        failures.extend(case_failures.mismatches);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
