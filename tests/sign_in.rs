@@ -83,8 +83,10 @@ fn refresh_tokens_rotate_and_a_failed_refresh_hands_the_context_back_unchanged()
 #[test]
 fn auth_complete_polls_until_the_user_approves() {
     // The clock runs, so the emulator sees the client wait its interval between polls.
+    // An interval of 1 second (the shortest the plugin honours) instead of Entra ID's 5.
     let emulator = RunningEmulator::start(&EmulatorSettings {
         frozen: Some(false),
+        device_code_poll_interval_secs: Some(1),
         ..EmulatorSettings::default()
     });
     let params = device_params(&emulator);
@@ -92,7 +94,7 @@ fn auth_complete_polls_until_the_user_approves() {
     let approver = {
         let base_url = emulator.base_url.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::thread::sleep(std::time::Duration::from_millis(300));
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -111,6 +111,8 @@ pub struct EmulatorSettings {
     /// The clock stands still unless a step moves it (default), so every time the emulator
     /// writes is the same in every run.
     pub frozen: Option<bool>,
+    /// The device code flow's polling interval (Entra ID's 5 seconds unless a test shortens it).
+    pub device_code_poll_interval_secs: Option<u64>,
 }
 
 /// One running emulator, on its own runtime thread so the blocking test can drive the binary.
@@ -147,6 +149,9 @@ impl RunningEmulator {
                 .access_token_lifetime_secs
                 .unwrap_or(defaults.access_token_lifetime_secs),
             throttling: settings.throttling.unwrap_or(defaults.throttling),
+            device_code_poll_interval_secs: settings
+                .device_code_poll_interval_secs
+                .unwrap_or(defaults.device_code_poll_interval_secs),
             ..defaults
         };
         let emulator = runtime

@@ -23,9 +23,6 @@ use super::{DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, EmulatorState, World, tenant};
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// Seconds a client must wait between device-code polls (the `interval` of the device-code
-/// response, <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>).
-const POLL_INTERVAL_SECS: i64 = 5;
 
 /// An error as Entra ID's token endpoints return it.
 #[derive(Debug)]
@@ -233,7 +230,7 @@ pub(crate) async fn device_code(
             "device_code": grant.device_code,
             "verification_uri": verification_uri,
             "expires_in": lifetime,
-            "interval": POLL_INTERVAL_SECS,
+            "interval": state.options.device_code_poll_interval_secs,
             "message": format!(
                 "To sign in, use a web browser to open the page {verification_uri} and enter the code {} to authenticate.",
                 grant.user_code
@@ -348,16 +345,17 @@ fn redeem_device_code(
             "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
         ));
     }
-    let polled_too_soon = grant.last_poll.is_some_and(|last| {
-        now.duration_since(last) < SignedDuration::from_secs(POLL_INTERVAL_SECS)
-    });
+    let interval = state.options.device_code_poll_interval_secs;
+    let polled_too_soon = grant
+        .last_poll
+        .is_some_and(|last| now.duration_since(last) < SignedDuration::from_secs(interval as i64));
     grant.last_poll = Some(now);
     if polled_too_soon {
         return Err(EntraError::bad_request(
             "slow_down",
             70016,
             format!(
-                "OAuth 2.0 device flow error. Polling faster than every {POLL_INTERVAL_SECS} seconds; slow down."
+                "OAuth 2.0 device flow error. Polling faster than every {interval} seconds; slow down."
             ),
         ));
     }

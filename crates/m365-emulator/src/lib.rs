@@ -85,6 +85,10 @@ pub struct EmulatorOptions {
     pub refresh_token_lifetime_secs: u64,
     /// How long a device code can be redeemed (Entra ID: 900 seconds).
     pub device_code_lifetime_secs: u64,
+    /// Seconds a client must wait between device-code polls: the `interval` of the device-code
+    /// answer (Entra ID: 5, <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>).
+    /// Tests shorten it so that a sign-in does not wait five real seconds a poll.
+    pub device_code_poll_interval_secs: u64,
 }
 
 impl Default for EmulatorOptions {
@@ -97,6 +101,7 @@ impl Default for EmulatorOptions {
             throttling: false,
             refresh_token_lifetime_secs: 90 * 24 * 3600,
             device_code_lifetime_secs: 900,
+            device_code_poll_interval_secs: 5,
         }
     }
 }
