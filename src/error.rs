@@ -60,10 +60,6 @@ pub enum Error {
     /// The program could not set itself up (runtime, HTTP client).
     #[error("{0}")]
     Setup(String),
-    #[error(
-        "The command {command} is not implemented yet in this version of m365-defender; no request was sent."
-    )]
-    NotImplemented { command: String },
     #[error(transparent)]
     FetchCursor(#[from] crate::fetch::cursor::CursorError),
     /// Mirroring could not tell which incidents changed. XSOAR recognises "skip update" and
@@ -89,7 +85,6 @@ impl Error {
             | Error::SignIn(_)
             | Error::Api(_)
             | Error::Setup(_)
-            | Error::NotImplemented { .. }
             | Error::FetchCursor(_)
             | Error::MirrorSkipUpdate(_)
             | Error::MirrorRateLimited(_) => ExitStatus::CommandFailed,

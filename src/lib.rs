@@ -24,7 +24,7 @@ use std::io::Read;
 
 use serde_json::Map;
 
-use crate::commands::{Command, Invocation};
+use crate::commands::{CommandSpec, Invocation, Source};
 use crate::envelope::Envelope;
 use crate::error::{Error, ExitStatus};
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
@@ -61,7 +61,7 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
     // Every log line of the run names the command. The runtime inside `commands::run` is
     // current-thread, so its tasks run here, inside the span.
     let _span = tracing::info_span!("command", name = %name).entered();
-    let outcome = Command::from_name(&name)
+    let outcome = CommandSpec::named(&name)
         .ok_or_else(|| Error::UnknownCommand(name.clone()))
         .and_then(|command| {
             let args = validated_args(command, &args)?;
@@ -106,15 +106,15 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
 }
 
 fn validated_args(
-    command: Command,
+    command: &CommandSpec,
     raw: &Map<String, serde_json::Value>,
 ) -> Result<args::Args, Error> {
-    if command.is_builtin() {
+    if command.source == Source::Platform {
         return Ok(args::Args::default());
     }
     let integration = declaration::integration().map_err(Error::Declaration)?;
     let declaration = integration
-        .command(command.name())
-        .ok_or_else(|| Error::UnknownCommand(command.name().to_owned()))?;
+        .command(command.name)
+        .ok_or_else(|| Error::UnknownCommand(command.name.to_owned()))?;
     Ok(args::validate(declaration, raw)?)
 }

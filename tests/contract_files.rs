@@ -1,7 +1,7 @@
 //! The files that describe the contract — schemas, integration.yml, README — agree with the
 //! code. Set `UPDATE_CONTRACT_FILES=1` to rewrite the generated ones, then review the diff.
 
-use m365_defender::commands::Command;
+use m365_defender::commands::{COMMANDS, CommandSpec, Source};
 use m365_defender::declaration;
 
 use crate::support::repo_path;
@@ -35,18 +35,26 @@ fn committed_schemas_match_the_code() {
 fn every_declared_command_is_routed_and_every_routed_command_declared() {
     let integration = declaration::integration().unwrap();
     for declared in &integration.script.commands {
-        let command = Command::from_name(&declared.name)
+        let command = CommandSpec::named(&declared.name)
             .unwrap_or_else(|| panic!("{} has no handler", declared.name));
-        assert!(!command.is_builtin(), "{} is built in", declared.name);
+        assert_eq!(command.source, Source::Declared, "{}", declared.name);
     }
-    for command in Command::ALL {
+    for command in COMMANDS {
         assert_eq!(
-            integration.command(command.name()).is_some(),
-            !command.is_builtin(),
+            integration.command(command.name).is_some(),
+            command.source == Source::Declared,
             "{} declared in integration.yml",
-            command.name()
+            command.name
         );
     }
+    let mut names: Vec<&str> = COMMANDS.iter().map(|command| command.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        COMMANDS.len(),
+        "a command is in the table twice"
+    );
 }
 
 #[test]
