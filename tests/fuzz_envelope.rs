@@ -11,10 +11,8 @@
 //! a third of the cases the emulator misanswers too (its faults: throttling, errors, HTML,
 //! dropped connections, bodies with extreme numbers), so that answers are fuzzed as well.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use m365_defender::declaration::{ArgumentType, integration};
@@ -27,7 +25,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use crate::support::{EmulatorSettings, RunningEmulator, repo_path};
+use crate::support::{EmulatorSettings, Finished, RunningEmulator, spawn_within};
 
 /// The sequence CI runs; `FUZZ_SEED` adds to it.
 const BASE_SEED: u64 = 0x6d33_3635_6466_7a31;
@@ -200,50 +198,12 @@ enum Problem {
 fn check(case: &Case) -> Result<i32, Problem> {
     use Problem::Broken;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_m365-defender"))
-        .env_remove("M365D_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .envs(case.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Broken(format!("the binary does not start: {e}")))?;
-    let mut stdin = child.stdin.take().unwrap();
-    let input = case.stdin.clone();
-    let writer = std::thread::spawn(move || {
-        // The binary may stop reading early; a broken pipe is fine.
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout_pipe = child.stdout.take().unwrap();
-    let mut stderr_pipe = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout_pipe.read_to_end(&mut bytes);
-        bytes
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stderr_pipe.read_to_end(&mut bytes);
-        bytes
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| Broken(e.to_string()))? {
-            break status;
-        }
-        if started.elapsed() > HANG_AFTER {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(Broken(format!(
-                "still running after {HANG_AFTER:?}; killed"
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    writer.join().unwrap();
-    let stdout = out_reader.join().unwrap();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
+    let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = spawn_within(&case.stdin, &[], &env, HANG_AFTER).map_err(Broken)?;
     let describe = |problem: String| {
         format!(
             "{problem}\nexit status: {status}\nstdout: {}\nstderr: {}",
@@ -284,15 +244,7 @@ fn check(case: &Case) -> Result<i32, Problem> {
 
 /// What `document` breaks of `schemas/output.schema.json`.
 fn schema_errors(document: &Value) -> Result<(), String> {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let text = std::fs::read_to_string(repo_path("schemas/output.schema.json")).unwrap();
-        jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-    });
-    let errors: Vec<String> = validator
-        .iter_errors(document)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
+    let errors = crate::support::schema_errors(document);
     if errors.is_empty() {
         Ok(())
     } else {

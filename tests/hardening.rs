@@ -3,78 +3,25 @@
 //! inside the command's deadline, answers are capped after decompression, a rotated refresh
 //! token survives a broken answer, and numbers from a server cannot panic or wrap.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use m365_emulator::{DEMO_CERT_THUMBPRINT, DEMO_PRIVATE_KEY_PEM};
 use serde_json::{Value, json};
 
 use crate::hostile::{Answer, Hostile, json as json_answer, redirect, response};
-use crate::support::{Run, assert_valid_output};
+use crate::support::{Run, run_bytes_within};
 
 /// A bearer token the context holds, valid for years: API tests need no sign-in.
 const KNOWN_TOKEN: &str = "at-known-bearer-0123456789abcdef";
 const CLIENT_SECRET: &str = "cs+secret/value=with~odd&chars";
 
-/// Runs the binary on `envelope`, killing it (and failing the test) if it has not finished
+/// Runs the binary on `envelope` at trace level, failing the test if it has not finished
 /// within `limit`: a test of "never hangs" must not hang the suite when it fails.
 fn run_within(envelope: &Value, env: &[(&str, &str)], limit: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_m365-defender"))
-        .envs(env.iter().copied())
-        .env("M365D_LOG", "trace")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let input = envelope.to_string();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let mut stdout_pipe = child.stdout.take().unwrap();
-    let mut stderr_pipe = child.stderr.take().unwrap();
-    let stdout = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout_pipe.read_to_string(&mut text);
-        text
-    });
-    let stderr = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stderr_pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the binary did not finish within {limit:?}: {}",
-                envelope["command"]
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = stdout.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    assert!(
-        stdout.ends_with('\n') && stdout.matches('\n').count() == 1,
-        "stdout must be exactly one line of JSON (exit {status}), got:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let document: Value = serde_json::from_str(&stdout).unwrap();
-    assert_valid_output(&document);
-    Run {
-        code: status.code().expect("exited normally, not by a signal"),
-        document,
-        stderr,
-    }
+    let mut env = env.to_vec();
+    env.push(("M365D_LOG", "trace"));
+    run_bytes_within(envelope.to_string().as_bytes(), &[], &env, limit)
 }
 
 fn run(envelope: &Value) -> Run {

@@ -5,20 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Value, json};
 
 use crate::support::{EmulatorSettings, Run, RunningEmulator, repo_path, run};
 
 fn params(emulator: &RunningEmulator) -> Value {
-    json!({
-        "base_url": emulator.base_url,
-        "azure_ad_endpoint": emulator.base_url,
-        "client_credentials": true,
-        "creds_client_id": {"identifier": "", "password": DEMO_CLIENT_ID},
-        "creds_tenant_id": {"identifier": "", "password": DEMO_TENANT_ID},
-        "credentials": {"identifier": "", "password": DEMO_CLIENT_SECRET}
-    })
+    emulator.client_secret_params()
 }
 
 fn command(emulator: &RunningEmulator, name: &str, args: Value) -> Run {

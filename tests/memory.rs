@@ -6,7 +6,6 @@
 
 use std::process::Command;
 
-use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::json;
 
 use crate::support::{EmulatorSettings, RunningEmulator};
@@ -43,16 +42,12 @@ fn a_long_graph_list_holds_its_output_about_once() {
         incidents: Some(incidents),
         ..EmulatorSettings::default()
     });
+    let mut params = emulator.client_secret_params();
+    params["api_backend"] = json!("Microsoft Graph");
     let envelope = json!({
         "command": "microsoft-365-defender-incidents-list",
         "args": {"limit": incidents.to_string(), "timeout": "600"},
-        "params": {
-            "base_url": emulator.base_url, "azure_ad_endpoint": emulator.base_url,
-            "client_credentials": true, "api_backend": "Microsoft Graph",
-            "creds_client_id": {"password": DEMO_CLIENT_ID},
-            "creds_tenant_id": {"password": DEMO_TENANT_ID},
-            "credentials": {"password": DEMO_CLIENT_SECRET}
-        }
+        "params": params
     });
     let (peak, output) = peak_and_output(&envelope);
     // The process itself (runtime, TLS, the embedded declaration) takes a few tens of MiB

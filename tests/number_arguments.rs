@@ -2,21 +2,9 @@
 //! of range is an error entry that names the argument and the accepted range, before any
 //! request; the ends of each range are accepted.
 
-use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Value, json};
 
 use crate::support::{EmulatorSettings, RunningEmulator, run};
-
-fn params(emulator: &RunningEmulator) -> Value {
-    json!({
-        "base_url": emulator.base_url,
-        "azure_ad_endpoint": emulator.base_url,
-        "client_credentials": true,
-        "creds_client_id": {"identifier": "", "password": DEMO_CLIENT_ID},
-        "creds_tenant_id": {"identifier": "", "password": DEMO_TENANT_ID},
-        "credentials": {"identifier": "", "password": DEMO_CLIENT_SECRET}
-    })
-}
 
 /// Values no number argument accepts: past `i64` and `u64`, fractions, NaN, infinities,
 /// notations that are no number.
@@ -116,7 +104,7 @@ fn just_outside(accepted: &str) -> Vec<String> {
 #[test]
 fn a_number_out_of_range_fails_before_any_request_and_names_the_range() {
     let emulator = RunningEmulator::start(&EmulatorSettings::default());
-    let params = params(&emulator);
+    let params = emulator.client_secret_params();
     // Sign in once, so that a request from a failing command would show in the log.
     let context = json!({"device_code": "pending-code"});
     for (command, name, base, accepted) in number_arguments() {
@@ -156,7 +144,7 @@ fn a_number_out_of_range_fails_before_any_request_and_names_the_range() {
 #[test]
 fn the_ends_of_each_range_are_accepted() {
     let emulator = RunningEmulator::start(&EmulatorSettings::default());
-    let params = params(&emulator);
+    let params = emulator.client_secret_params();
     let cases = [
         (
             "microsoft-365-defender-incidents-list",

@@ -2,7 +2,7 @@
 //! its method, path, status, time and retry reason, inside the command's span; and nothing a
 //! person must not see in a log: no secret, no query (a filter can hold the customer's data).
 
-use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use m365_emulator::{DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::json;
 
 use crate::support::{EmulatorSettings, RunningEmulator, run_bytes};
@@ -19,14 +19,7 @@ fn every_request_leaves_one_debug_line_in_the_command_span() {
         "command": "microsoft-365-defender-incidents-list",
         // A status makes a `$filter` in the query, which must stay out of the log.
         "args": {"limit": "2", "status": "Active"},
-        "params": {
-            "base_url": emulator.base_url,
-            "azure_ad_endpoint": emulator.base_url,
-            "client_credentials": true,
-            "creds_client_id": {"identifier": "", "password": DEMO_CLIENT_ID},
-            "creds_tenant_id": {"identifier": "", "password": DEMO_TENANT_ID},
-            "credentials": {"identifier": "", "password": DEMO_CLIENT_SECRET}
-        }
+        "params": emulator.client_secret_params()
     });
     let result = run_bytes(
         envelope.to_string().as_bytes(),

@@ -5,14 +5,11 @@
 //! binary is killed after a while, so a loop that does not end fails its test instead of hanging
 //! the suite.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use m365_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 use serde_json::{Value, json};
 
-use crate::support::{EmulatorSettings, Run, RunningEmulator, assert_valid_output};
+use crate::support::{EmulatorSettings, Run, RunningEmulator, run_bytes_within};
 
 /// Longer than any bounded loop here takes, far shorter than a loop that never ends.
 const KILL_AFTER: Duration = Duration::from_secs(20);
@@ -96,14 +93,7 @@ impl Hostile {
     }
 
     fn run(&self, command: &str, args: Value) -> Run {
-        let mut params = json!({
-            "base_url": self.emulator.base_url,
-            "azure_ad_endpoint": self.emulator.base_url,
-            "client_credentials": true,
-            "creds_client_id": {"password": DEMO_CLIENT_ID},
-            "creds_tenant_id": {"password": DEMO_TENANT_ID},
-            "credentials": {"password": DEMO_CLIENT_SECRET},
-        });
+        let mut params = self.emulator.client_secret_params();
         if self.backend == Backend::Graph {
             params["api_backend"] = json!("Microsoft Graph");
         }
@@ -124,40 +114,7 @@ impl Hostile {
 /// Runs the binary on `envelope`, killing it after [`KILL_AFTER`]: a paging loop that never
 /// ends fails the test here.
 fn run_bounded(envelope: &Value) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_m365-defender"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(envelope.to_string().as_bytes())
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > KILL_AFTER {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!(
-                "{} was still running after {KILL_AFTER:?}: its paging loop does not end",
-                envelope["command"]
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let document: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"));
-    assert_valid_output(&document);
-    Run {
-        code: output.status.code().unwrap(),
-        document,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run_bytes_within(envelope.to_string().as_bytes(), &[], &[], KILL_AFTER)
 }
 
 const LIST: &str = "microsoft-365-defender-incidents-list";

@@ -1,10 +1,11 @@
 //! Runs the real binary the way the platform does and checks what every run must satisfy:
 //! exactly one JSON document and a newline on stdout, valid against `schemas/output.schema.json`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use m365_emulator::{Emulator, EmulatorOptions};
 use serde::Deserialize;
@@ -38,35 +39,100 @@ impl Run {
     }
 }
 
-/// Runs `m365-defender` with `flags`, feeding `stdin`, and checks the output document.
-pub fn run_bytes(stdin: &[u8], flags: &[&str], env: &[(&str, &str)]) -> Run {
+/// What a finished run of the binary left.
+pub struct Finished {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `m365-defender` with `flags` and `env` (no `M365D_LOG` or `RUST_BACKTRACE` from the
+/// test's own environment), feeding `stdin`; kills it and answers `Err` when it is still running
+/// after `limit`, so that a test of "never hangs" fails instead of hanging the suite.
+pub fn spawn_within(
+    stdin: &[u8],
+    flags: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Result<Finished, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_m365-defender"))
         .args(flags)
+        .env_remove("M365D_LOG")
+        .env_remove("RUST_BACKTRACE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the binary starts");
+        .map_err(|e| format!("the binary does not start: {e}"))?;
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.to_vec();
     // The binary may stop reading early (an oversized envelope); a broken pipe is expected then.
     let writer = std::thread::spawn(move || {
         let _ = pipe.write_all(&input);
     });
-    let output = child.wait_with_output().expect("the binary finishes");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("still running after {limit:?}; killed"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     writer.join().unwrap();
-    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Ok(Finished {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+    })
+}
+
+/// Runs `m365-defender` with `flags`, feeding `stdin`, and checks the output document.
+pub fn run_bytes(stdin: &[u8], flags: &[&str], env: &[(&str, &str)]) -> Run {
+    run_bytes_within(stdin, flags, env, Duration::from_secs(600))
+}
+
+/// [`run_bytes`], failing the test when the binary is still running after `limit`.
+pub fn run_bytes_within(
+    stdin: &[u8],
+    flags: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
+    let finished = spawn_within(stdin, flags, env, limit).unwrap_or_else(|problem| {
+        panic!(
+            "{problem}: {}",
+            String::from_utf8_lossy(&stdin[..stdin.len().min(300)])
+        )
+    });
+    let stdout = String::from_utf8(finished.stdout).expect("stdout is UTF-8");
+    let stderr = finished.stderr;
     assert!(
         stdout.ends_with('\n') && stdout.matches('\n').count() == 1,
-        "stdout must be exactly one line of JSON, got:\n{stdout}\nstderr:\n{stderr}"
+        "stdout must be exactly one line of JSON (exit {}), got:\n{stdout}\nstderr:\n{stderr}",
+        finished.status
     );
     let document: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"));
     assert_valid_output(&document);
     Run {
-        code: output.status.code().expect("exited normally"),
+        code: finished
+            .status
+            .code()
+            .expect("exited normally, not by a signal"),
         document,
         stderr,
     }
@@ -79,21 +145,26 @@ pub fn run(envelope: &Value) -> Run {
 
 /// Fails the test when `document` does not match the committed output schema.
 pub fn assert_valid_output(document: &Value) {
+    let errors = schema_errors(document);
+    assert!(
+        errors.is_empty(),
+        "output does not match schemas/output.schema.json:\n{}\n{document:#}",
+        errors.join("\n")
+    );
+}
+
+/// Where `document` departs from the committed output schema (empty when it matches).
+pub fn schema_errors(document: &Value) -> Vec<String> {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     let validator = VALIDATOR.get_or_init(|| {
         let text = std::fs::read_to_string(repo_path("schemas/output.schema.json")).unwrap();
         let schema: Value = serde_json::from_str(&text).unwrap();
         jsonschema::validator_for(&schema).expect("the output schema compiles")
     });
-    let errors: Vec<String> = validator
+    validator
         .iter_errors(document)
         .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "output does not match schemas/output.schema.json:\n{}\n{document:#}",
-        errors.join("\n")
-    );
+        .collect()
 }
 
 /// Start time of test emulators unless a test says otherwise: fixed, so the seeded tenant's
@@ -166,6 +237,18 @@ impl RunningEmulator {
         let frozen = settings.frozen.unwrap_or(true);
         running.call("POST", "/_emulator/clock", Some(&json!({"frozen": frozen})));
         running
+    }
+
+    /// Instance parameters that sign in to this emulator as its demo app with a client secret.
+    pub fn client_secret_params(&self) -> Value {
+        json!({
+            "base_url": self.base_url,
+            "azure_ad_endpoint": self.base_url,
+            "client_credentials": true,
+            "creds_client_id": {"identifier": "", "password": m365_emulator::DEMO_CLIENT_ID},
+            "creds_tenant_id": {"identifier": "", "password": m365_emulator::DEMO_TENANT_ID},
+            "credentials": {"identifier": "", "password": m365_emulator::DEMO_CLIENT_SECRET}
+        })
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
