@@ -133,6 +133,32 @@ impl HttpAttempt {
     }
 }
 
+/// The end of a command's time: every request of the command, API or sign-in, must be done
+/// by then.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: Instant,
+    budget: Duration,
+}
+
+impl Deadline {
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + budget,
+            budget,
+        }
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// The whole time the command was given.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+}
+
 /// Why an answer's body could not be read.
 #[derive(Debug)]
 pub enum BodyError {

@@ -13,10 +13,11 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use super::retry::{Deadline, Decision, Failure, Failures, Replay, RetryPolicy};
+use super::retry::{Decision, Failure, Failures, Replay, RetryPolicy};
 use crate::auth::Session;
 use crate::http::{
-    BodyError, HttpAttempt, MAX_API_ANSWER, host_of, read_body, size_in_words, transport_cause,
+    BodyError, Deadline, HttpAttempt, MAX_API_ANSWER, host_of, read_body, size_in_words,
+    transport_cause,
 };
 
 /// Redirects followed within the API's origin before giving up.

@@ -16,10 +16,11 @@ use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
 use super::odata::FilterDialect;
 use super::odata::UserOptions;
-use super::retry::{Deadline, Replay};
+use super::retry::Replay;
 use super::{ApiError, IncidentId, json_bytes, odata};
 use crate::auth::Session;
 use crate::config::ApiBackend;
+use crate::http::Deadline;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
 pub const MAX_PAGE: usize = 100;

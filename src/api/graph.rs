@@ -26,13 +26,14 @@ use super::backend::{
 use super::client::{ApiClient, Call};
 use super::models::{HuntingResponse, Incident, IncidentChanges};
 use super::odata::{FilterDialect, UserOptions, filter_expression};
-use super::retry::{Deadline, Replay};
+use super::retry::Replay;
 use super::{ApiError, IncidentId, json_bytes};
 use crate::auth::Session;
 use crate::config::ApiBackend;
 use crate::graph::translate::{
     GraphHunting, hunting_to_legacy, incident_to_legacy, incident_update_to_graph,
 };
+use crate::http::Deadline;
 
 /// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
 /// on.

@@ -17,7 +17,6 @@
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::time::Instant;
 
 /// Whether sending a request twice does more than sending it once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,31 +46,6 @@ pub enum Failure {
 pub enum Decision {
     RetryAfter(Duration),
     GiveUp,
-}
-
-/// The end of a command's time.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline {
-    at: Instant,
-    budget: Duration,
-}
-
-impl Deadline {
-    pub fn after(budget: Duration) -> Deadline {
-        Deadline {
-            at: Instant::now() + budget,
-            budget,
-        }
-    }
-
-    pub fn remaining(&self) -> Duration {
-        self.at.saturating_duration_since(Instant::now())
-    }
-
-    /// The whole time the command was given.
-    pub fn budget(&self) -> Duration {
-        self.budget
-    }
 }
 
 /// The limits of retrying.

@@ -10,9 +10,9 @@ use super::secret::DeviceCode;
 use super::token_cache::{DEFAULT_POLL_INTERVAL_SECONDS, PendingDeviceCode, clamp_poll_interval};
 use super::token_endpoint::{self, TokenGrant};
 use super::{SignInError, now, token_url};
-use crate::api::retry::Deadline;
+
 use crate::config::{InstanceConfig, SignInFlow};
-use crate::http::host_of;
+use crate::http::{Deadline, host_of};
 
 /// What the user must be told to sign in.
 #[derive(Debug, Deserialize)]

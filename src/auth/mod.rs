@@ -13,8 +13,8 @@ pub use token_endpoint::describe_body;
 
 use serde_json::{Map, Value};
 
-use crate::api::retry::Deadline;
 use crate::config::{InstanceConfig, SignInFlow};
+use crate::http::Deadline;
 use secret::{AccessToken, ClientAssertion, RefreshToken};
 use token_endpoint::TokenGrant;
 

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::SignInError;
 use super::secret::{AccessToken, RefreshToken};
-use crate::api::retry::Deadline;
 use crate::http::{
-    BodyError, HttpAttempt, MAX_SIGN_IN_ANSWER, host_of, read_body, size_in_words, transport_cause,
+    BodyError, Deadline, HttpAttempt, MAX_SIGN_IN_ANSWER, host_of, read_body, size_in_words,
+    transport_cause,
 };
 
 /// A successful token answer.

@@ -5,11 +5,11 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use crate::api::retry::Deadline;
 use crate::api::{ConfiguredBackend, IncidentsBackend};
 use crate::args::Args;
 use crate::auth::{Session, SignInError, device_code, token_cache};
 use crate::error::Error;
+use crate::http::Deadline;
 use crate::output::{Entry, ResultItem};
 
 /// auth-complete waits at most this long for the user, whatever its `timeout` says: the
