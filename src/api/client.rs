@@ -70,6 +70,16 @@ impl<'s, 'a> ApiClient<'s, 'a> {
         self
     }
 
+    /// The API base URL, as configured.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// From now on, everything must be answered within `timeout`.
+    pub fn limit_to(&mut self, timeout: Duration) {
+        self.deadline = Deadline::after(timeout);
+    }
+
     /// `path` (like `/api/incidents`) under the API base.
     pub fn url(&self, path: &str) -> Result<Url, ApiError> {
         Url::parse(&format!("{}{path}", self.base))

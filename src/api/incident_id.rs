@@ -2,8 +2,8 @@
 //! the mirroring state keep those numbers as numbers. Microsoft Graph types an incident's `id`
 //! as a string, and does not promise digits: the translation into the legacy shape makes an
 //! all-digits id the legacy number and keeps any other as text
-//! ([`crate::graph::translate::incident_to_legacy`]). One type carries both kinds through the
-//! commands, fetching and mirroring, so numeric ids read and write exactly as the legacy API's,
+//! ([`crate::api::incidents::from_graph::incident_to_legacy`]). One type carries both kinds
+//! through the commands, fetching and mirroring, so numeric ids read and write exactly as the legacy API's,
 //! and a text id works wherever Graph is the backend.
 
 use std::fmt;

@@ -1,35 +1,39 @@
-//! Talking to the incidents service. Commands use the [`IncidentsBackend`] interface; behind it
-//! sits the client of the API the instance is configured for ([`ConfiguredBackend`]): the
-//! legacy Microsoft 365 Defender API ([`DefenderApi`]) or Microsoft Graph ([`GraphApi`]),
-//! which replaces it on 1 February 2027. Every request goes through
-//! [`client::ApiClient`]: bearer token, one renewal after a 401, retries for throttling and
-//! transient failures within the command's deadline, and Microsoft's error answers turned into
-//! messages in XSOAR's wording with Microsoft's own code and message added.
+//! Talking to Microsoft's security APIs. One client per API, [`LegacyApi`] (the Microsoft 365
+//! Defender API, retired on 1 February 2027) and [`GraphApi`] (Microsoft Graph's security API,
+//! its successor), and one folder per resource family, each with the legacy and the Graph side
+//! of it: [`incidents`] (behind the [`IncidentsBackend`] trait that commands, fetching and
+//! mirroring use) and [`hunting`]. [`Api`] is the client of the API the instance is configured
+//! for. Every request goes through [`client::ApiClient`]: bearer token, one renewal after a 401,
+//! retries for throttling and transient failures within the command's deadline, and Microsoft's
+//! error answers turned into messages in XSOAR's wording with Microsoft's own code and message
+//! added.
 
-pub mod backend;
 pub mod client;
-pub mod defender;
 pub mod graph;
+pub mod hunting;
 pub mod incident_id;
-pub mod models;
+pub mod incidents;
+pub mod legacy;
 pub mod odata;
+pub mod paging;
 pub mod retry;
 
-pub use backend::{
-    ConfiguredBackend, HuntingRequest, IncidentFilter, IncidentQuery, IncidentsBackend, ListPage,
-    TimeBound,
-};
-pub use defender::DefenderApi;
 pub use graph::GraphApi;
+pub use hunting::HuntingRequest;
 pub use incident_id::IncidentId;
+pub use incidents::{IncidentFilter, IncidentQuery, IncidentsBackend, ListPage, TimeBound};
+pub use legacy::LegacyApi;
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::StatusCode;
 
+use crate::auth::Session;
 use crate::auth::SignInError;
 use crate::config::ApiBackend;
 use crate::graph::enums::pascal_case;
-use crate::graph::translate::TranslateError;
+use graph::TranslateError;
 use incident_id::TEXT_IDS_NEED_GRAPH;
 
 /// Why an API call failed.
@@ -88,7 +92,7 @@ pub enum ApiError {
     )]
     TooLarge { api: ApiBackend, cap: String },
     #[error("The API's paging did not end: {0}.")]
-    Paging(#[from] backend::PagingError),
+    Paging(#[from] paging::PagingError),
     #[error("The API answered with something that is not the JSON it documents: {0}.")]
     Malformed(String),
     #[error(
@@ -119,6 +123,22 @@ pub enum ApiError {
         done: String,
         not_done: String,
     },
+}
+
+/// The client of the API the instance's `api_backend` parameter chose, for one command run.
+pub enum Api<'s, 'a> {
+    Legacy(LegacyApi<'s, 'a>),
+    Graph(GraphApi<'s, 'a>),
+}
+
+impl<'s, 'a> Api<'s, 'a> {
+    /// Everything the client sends must be answered within `timeout` from now.
+    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> Api<'s, 'a> {
+        match session.config().endpoints.backend {
+            ApiBackend::Legacy => Api::Legacy(LegacyApi::new(session, timeout)),
+            ApiBackend::Graph => Api::Graph(GraphApi::new(session, timeout)),
+        }
+    }
 }
 
 /// A JSON body, serialized.

@@ -7,9 +7,9 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::backend::{IncidentFilter, TimeBound};
+use super::incidents::to_graph::{LegacyProperty, graph_property, graph_status};
+use super::incidents::{IncidentFilter, TimeBound};
 use crate::graph::enums::camel_case;
-use crate::graph::translate::{LegacyProperty, graph_property, graph_status};
 
 /// Whose names a filter uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

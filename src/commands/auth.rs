@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use crate::api::{ConfiguredBackend, IncidentsBackend};
+use crate::api::{Api, IncidentsBackend};
 use crate::args::Args;
 use crate::auth::{Session, SignInError, device_code, token_cache};
 use crate::error::Error;
@@ -93,9 +93,7 @@ pub async fn test_module(session: &mut Session<'_>) -> Result<Outcome, Error> {
 
 /// The cheapest call that proves both the token and the permission, on the configured API.
 async fn probe_api(session: &mut Session<'_>) -> Result<(), Error> {
-    ConfiguredBackend::new(session, TEST_CALL_TIMEOUT)
-        .probe()
-        .await?;
+    Api::new(session, TEST_CALL_TIMEOUT).probe().await?;
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Outcome;
-use crate::api::models::SchemaColumn;
-use crate::api::{ApiError, HuntingRequest, IncidentsBackend};
+use crate::api::hunting::SchemaColumn;
+use crate::api::{Api, ApiError, HuntingRequest};
 use crate::args::Args;
 use crate::error::{ArgumentError, Error};
 use crate::markdown::{TableOptions, table_to_markdown};
@@ -22,7 +22,7 @@ const CONTEXT_KEY: &str = "query";
 /// helps nobody and slows the platform's UI.
 const MAX_TABLE_ROWS: usize = 1000;
 
-pub async fn run(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
+pub async fn run(backend: &mut Api<'_, '_>, args: &Args) -> Result<Outcome, Error> {
     let query = args.text("query").ok_or_else(|| ArgumentError::Missing {
         name: "query".to_owned(),
     })?;

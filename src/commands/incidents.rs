@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::Outcome;
-use crate::api::models::{
+use crate::api::incidents::model::{
     Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
 };
 use crate::api::odata::UserOptions;
@@ -171,7 +171,7 @@ fn verdict(args: &Args) -> Result<(Option<String>, Option<String>), ArgumentErro
         (None, Some(_)) => {
             return Err(invalid(format!(
                 "A determination must come with its classification; give `classification` too. Allowed pairs: {}.",
-                crate::api::models::verdict_table()
+                crate::api::incidents::model::verdict_table()
             )));
         }
         _ => {}

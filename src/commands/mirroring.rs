@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 
 use super::close_reasons::CloseReasonMapping;
 use super::{Invocation, Outcome};
-use crate::api::backend::PageBound;
-use crate::api::models::IncidentChanges;
+use crate::api::incidents::IncidentChanges;
+use crate::api::paging::PageBound;
 use crate::api::{ApiError, IncidentId};
 use crate::auth::Session;
 use crate::config::MirrorSettings;

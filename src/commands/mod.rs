@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::api::ConfiguredBackend;
+use crate::api::Api;
 use crate::args::{Args, TIMEOUT_SECONDS};
 use crate::auth::Session;
 use crate::config::InstanceConfig;
@@ -192,13 +192,10 @@ pub fn run(invocation: Invocation, context: &mut Map<String, Value>) -> Result<O
 /// must be done within the command's `timeout` argument (seconds) from now. The argument was
 /// checked against its declared range already; checking again here keeps a deadline from
 /// overflowing `Instant` whatever path the number took.
-fn backend<'s, 'a>(
-    session: &'s mut Session<'a>,
-    args: &Args,
-) -> Result<ConfiguredBackend<'s, 'a>, Error> {
+fn backend<'s, 'a>(session: &'s mut Session<'a>, args: &Args) -> Result<Api<'s, 'a>, Error> {
     let seconds = args.number("timeout").unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     let seconds = TIMEOUT_SECONDS.check("timeout", seconds)?;
-    Ok(ConfiguredBackend::new(
+    Ok(Api::new(
         session,
         Duration::from_secs(seconds.unsigned_abs()),
     ))

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::time;
-use crate::api::models::{Incident, IncidentChanges};
+use crate::api::incidents::{Incident, IncidentChanges, page_size_of};
 use crate::api::{
-    ApiError, ConfiguredBackend, IncidentFilter, IncidentId, IncidentsBackend, ListPage, TimeBound,
+    Api, ApiError, IncidentFilter, IncidentId, IncidentsBackend, ListPage, TimeBound,
 };
 use crate::auth::Session;
 
@@ -102,11 +102,11 @@ impl<'s, 'a> DefenderSource<'s, 'a> {
     async fn within<T>(
         &mut self,
         timeout: Duration,
-        call: impl AsyncFnOnce(&mut ConfiguredBackend<'_, 'a>) -> Result<T, ApiError>,
+        call: impl AsyncFnOnce(&mut Api<'_, 'a>) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let endpoints = &self.session.config().endpoints;
         let (api, host) = (endpoints.backend, endpoints.api_base.clone());
-        let mut backend = ConfiguredBackend::new(self.session, timeout + Duration::from_secs(1));
+        let mut backend = Api::new(self.session, timeout + Duration::from_secs(1));
         match tokio::time::timeout(timeout, call(&mut backend)).await {
             Ok(answer) => answer,
             Err(_) => Err(ApiError::Unreachable {
@@ -148,7 +148,7 @@ fn raw_incident(incident: &Incident) -> Result<RawIncident, ApiError> {
 
 impl IncidentSource for DefenderSource<'_, '_> {
     fn page_size(&self) -> usize {
-        ConfiguredBackend::page_size_of(self.session.config().endpoints.backend)
+        page_size_of(self.session.config().endpoints.backend)
     }
 
     async fn created_in(

@@ -12,9 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::source::Page;
 use super::*;
-use crate::api::defender::MAX_PAGE as LEGACY_PAGE_SIZE;
-use crate::api::graph::MAX_PAGE as GRAPH_PAGE_SIZE;
-use crate::api::models::IncidentChanges;
+use crate::api::incidents::IncidentChanges;
+use crate::api::incidents::{GRAPH_PAGE_SIZE, LEGACY_PAGE_SIZE};
 
 struct SimIncident {
     id: IncidentId,

@@ -1,8 +1,5 @@
-//! The Microsoft Graph security API, the successor of the legacy Defender XDR API
-//! (`api.security.microsoft.com`, retired on 1 Feb 2027). Graph serves the same incidents,
-//! alerts and hunting under other names, casings and shapes; [`translate`] turns Graph's
-//! answers into the legacy shapes the commands and playbooks rely on, and legacy writes into
-//! Graph's bodies, over the enumeration table in [`enums`].
+//! Microsoft's security vocabulary: the enumerations (statuses, severities, verdicts, sources)
+//! in the spellings of the legacy Defender API and of Microsoft Graph, which the API layer
+//! translates between and the commands accept.
 
 pub mod enums;
-pub mod translate;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use m365_defender::graph::translate::incident_to_legacy;
+use m365_defender::api::incidents::from_graph::incident_to_legacy;
 use m365_emulator::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_NO_PERMISSIONS_CLIENT_ID,
     DEMO_NO_PERMISSIONS_CLIENT_SECRET, DEMO_TENANT_ID, DEMO_USER_PRINCIPAL_NAME, EmulatorOptions,

@@ -1,6 +1,6 @@
-//! The Microsoft 365 Defender API's JSON as Rust types
-//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
-//! <https://learn.microsoft.com/defender-xdr/api-advanced-hunting>).
+//! An incident in the legacy Microsoft 365 Defender API's shape as Rust types
+//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>); Microsoft Graph's incidents
+//! are read into the same shape.
 //!
 //! Playbooks read the raw incident from the context, so an [`Incident`] keeps the JSON the API
 //! sent, byte for byte — fields this version does not know included — next to the typed fields
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::IncidentId;
+use crate::api::IncidentId;
 use crate::graph::enums::{Classification, GraphEnum};
 
 /// A field the API may send with a value, as `null`, or not at all. XSOAR's readable output
@@ -272,32 +272,6 @@ pub fn verdict_table() -> String {
         .join("; ")
 }
 
-/// The answer of `POST /api/advancedhunting/run`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HuntingResponse {
-    #[serde(default)]
-    pub schema: Vec<SchemaColumn>,
-    /// The rows, a JSON array of objects, kept as the text the API sent: there can be 100,000
-    /// of them, and the output passes them on unchanged.
-    #[serde(default = "no_rows")]
-    pub results: Box<RawValue>,
-}
-
-fn no_rows() -> Box<RawValue> {
-    // A literal that is valid JSON.
-    RawValue::from_string("[]".to_owned()).expect("[] is JSON")
-}
-
-/// One column of a hunting result.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SchemaColumn {
-    pub name: String,
-    #[serde(default, rename = "Type")]
-    pub kind: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,14 +293,6 @@ mod tests {
 
     #[test]
     fn answers_translated_into_values_still_make_models() {
-        // A backend that rebuilds answers as `Value`s (Microsoft Graph's, translated to these
-        // shapes) gets the same types.
-        let hunt: HuntingResponse = serde_json::from_value(serde_json::json!({
-            "Schema": [{"Name": "a", "Type": "Int64"}],
-            "Results": [{"a": 1}]
-        }))
-        .unwrap();
-        assert_eq!(hunt.results.get(), r#"[{"a":1}]"#);
         let object = serde_json::json!({"incidentId": 3, "status": "Active"});
         let incident = Incident::from_object(object.as_object().unwrap()).unwrap();
         assert_eq!(incident.fields.status.get().unwrap(), "Active");

@@ -1,44 +1,28 @@
-//! The Microsoft 365 Defender API (`https://api.security.microsoft.com`) as an
-//! [`IncidentsBackend`]: incidents at `/api/incidents` with OData options
-//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>) and advanced hunting at
-//! `/api/advancedhunting/run` (<https://learn.microsoft.com/defender-xdr/api-advanced-hunting>).
+//! Incidents on the legacy API: `/api/incidents` with OData options
+//! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
+//! <https://learn.microsoft.com/defender-xdr/api-update-incidents>).
 
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
 
-use super::backend::{
-    HuntingRequest, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend, ListPage,
-    PageBound,
+use super::model::IncidentPage;
+use super::{
+    Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend,
+    ListPage,
 };
-use super::client::{ApiClient, Call};
-use super::models::{HuntingResponse, Incident, IncidentChanges, IncidentPage};
-use super::odata::FilterDialect;
-use super::odata::UserOptions;
-use super::retry::Replay;
-use super::{ApiError, IncidentId, json_bytes, odata};
-use crate::auth::Session;
+use crate::api::client::Call;
+use crate::api::legacy::{LegacyApi, without_context};
+use crate::api::odata::{self, FilterDialect, UserOptions};
+use crate::api::paging::PageBound;
+use crate::api::retry::Replay;
+use crate::api::{ApiError, IncidentId};
 use crate::config::ApiBackend;
-use crate::http::Deadline;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
 pub const MAX_PAGE: usize = 100;
 
-/// A client of the Microsoft 365 Defender API for one command run.
-pub struct DefenderApi<'s, 'a> {
-    client: ApiClient<'s, 'a>,
-}
-
-impl<'s, 'a> DefenderApi<'s, 'a> {
-    /// Everything this client sends must be answered within `timeout` from now.
-    pub fn new(session: &'s mut Session<'a>, timeout: Duration) -> DefenderApi<'s, 'a> {
-        let base = session.config().endpoints.api_base.clone();
-        DefenderApi {
-            client: ApiClient::new(session, &base, Deadline::after(timeout)),
-        }
-    }
-}
+const INCIDENTS: &str = "/api/incidents";
 
 /// The query options of the first list request: the user's own, or `$top`, `$filter` and
 /// `$skip` in the XSOAR integration's order.
@@ -62,31 +46,37 @@ fn page_options(filter: &IncidentFilter, skip: usize, wanted: usize) -> Vec<(Str
 
 /// The path of incident `id`. The legacy API numbers its incidents: a text id (Microsoft
 /// Graph's) is refused here, before anything is sent.
-pub(crate) fn incident_path(id: &IncidentId) -> Result<String, ApiError> {
+fn incident_path(id: &IncidentId) -> Result<String, ApiError> {
     match id.number() {
-        Some(number) => Ok(format!("/api/incidents/{number}")),
+        Some(number) => Ok(format!("{INCIDENTS}/{number}")),
         None => Err(ApiError::NotALegacyId(id.clone())),
     }
 }
 
-/// A single-entity answer carries `@odata.context`, which is about the answer, not the
-/// incident; the XSOAR integration removed it too.
-fn without_annotations(mut incident: Map<String, Value>) -> Result<Incident, ApiError> {
-    incident.shift_remove("@odata.context");
-    Incident::from_object(&incident).map_err(|e| ApiError::Malformed(e.to_string()))
+/// An incident answer as the commands' type.
+fn incident(answer: serde_json::Map<String, serde_json::Value>) -> Result<Incident, ApiError> {
+    Incident::from_object(&without_context(answer)).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
-impl IncidentsBackend for DefenderApi<'_, '_> {
+impl IncidentsBackend for LegacyApi<'_, '_> {
     fn api(&self) -> ApiBackend {
         ApiBackend::Legacy
+    }
+
+    fn host(&self) -> String {
+        self.client.base().to_owned()
     }
 
     fn page_size(&self) -> usize {
         MAX_PAGE
     }
 
+    fn limit_to(&mut self, timeout: Duration) {
+        self.client.limit_to(timeout);
+    }
+
     async fn probe(&mut self) -> Result<(), ApiError> {
-        let url = self.client.url("/api/incidents")?;
+        let url = self.client.url(INCIDENTS)?;
         let top = [("$top".to_owned(), "1".to_owned())];
         let _: serde_json::Value = self.client.get_json(url, &top).await?;
         Ok(())
@@ -104,7 +94,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         }
         let mut bound = PageBound::for_limit(limit, MAX_PAGE);
         let mut options = first_page_options(query);
-        let mut url = self.client.url("/api/incidents")?;
+        let mut url = self.client.url(INCIDENTS)?;
         let mut skip = query.offset;
         loop {
             let requested = options
@@ -139,7 +129,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
             }
             bound.next()?;
             skip += received;
-            url = self.client.url("/api/incidents")?;
+            url = self.client.url(INCIDENTS)?;
             options = page_options(&query.filter, skip, limit - incidents.len());
         }
         Ok(incidents)
@@ -150,7 +140,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
         filter: &IncidentFilter,
         skip: usize,
     ) -> Result<ListPage, ApiError> {
-        let url = self.client.url("/api/incidents")?;
+        let url = self.client.url(INCIDENTS)?;
         let options = page_options(filter, skip, MAX_PAGE);
         let page: IncidentPage = self.client.get_json(url, &options).await?;
         Ok(ListPage {
@@ -161,8 +151,8 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
 
     async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         let url = self.client.url(&incident_path(id)?)?;
-        let incident = self.client.get_json(url, &[]).await?;
-        without_annotations(incident)
+        let answer = self.client.get_json(url, &[]).await?;
+        incident(answer)
     }
 
     async fn update_incident(
@@ -178,7 +168,7 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
             Replay::Safe
         };
         let body = serde_json::to_vec(changes).unwrap_or_default();
-        let incident = self
+        let answer = self
             .client
             .send_json(Call {
                 method: Method::PATCH,
@@ -188,32 +178,13 @@ impl IncidentsBackend for DefenderApi<'_, '_> {
                 replay,
             })
             .await?;
-        without_annotations(incident)
-    }
-
-    async fn run_hunting_query(
-        &mut self,
-        request: &HuntingRequest,
-    ) -> Result<HuntingResponse, ApiError> {
-        let url = self.client.url("/api/advancedhunting/run")?;
-        // This API has no timespan: the query's own `where Timestamp > ago(…)` decides.
-        let body = json_bytes(&json!({"Query": request.query}));
-        self.client
-            .send_json(Call {
-                method: Method::POST,
-                url,
-                query: &[],
-                body: Some(body),
-                replay: Replay::Safe,
-            })
-            .await
+        incident(answer)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::IncidentFilter;
 
     #[test]
     fn first_page_follows_xsoar_order_and_skips_zero_offset() {

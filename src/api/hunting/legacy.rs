@@ -1,0 +1,31 @@
+//! Advanced hunting on the legacy API: `POST /api/advancedhunting/run`
+//! (<https://learn.microsoft.com/defender-xdr/api-advanced-hunting>).
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{HuntingRequest, HuntingResponse};
+use crate::api::client::Call;
+use crate::api::legacy::LegacyApi;
+use crate::api::retry::Replay;
+use crate::api::{ApiError, json_bytes};
+
+impl LegacyApi<'_, '_> {
+    pub(super) async fn run_hunting_query(
+        &mut self,
+        request: &HuntingRequest,
+    ) -> Result<HuntingResponse, ApiError> {
+        let url = self.client.url("/api/advancedhunting/run")?;
+        // This API has no timespan: the query's own `where Timestamp > ago(…)` decides.
+        let body = json_bytes(&json!({"Query": request.query}));
+        self.client
+            .send_json(Call {
+                method: Method::POST,
+                url,
+                query: &[],
+                body: Some(body),
+                replay: Replay::Safe,
+            })
+            .await
+    }
+}

@@ -1,0 +1,144 @@
+//! The bound on every paging loop: a service that announces more pages forever must not keep
+//! a command reading until it is killed.
+
+use std::collections::HashSet;
+
+use super::IncidentId;
+
+/// Pages a list reads beyond the ⌈limit / page size⌉ its limit needs, for pages that come back
+/// short while incidents change under the list.
+pub const LIST_SLACK_PAGES: usize = 2;
+
+/// The bound on one paging loop. A page says whether more follow (an `@odata.nextLink`, or a
+/// full page when paging by `$skip`); a service that says so forever (empty pages that link on,
+/// a link back to the same page, a `$skip` it ignores) must not keep a command reading until it
+/// is killed: after `cap` pages, or after a page that holds nothing new, the loop ends with a
+/// [`PagingError`] that names the bound (CONTRACT §8). The command's deadline bounds the loop
+/// too, request by request.
+#[derive(Debug)]
+pub struct PageBound {
+    cap: usize,
+    /// Why the cap is what it is, for the message.
+    cap_reason: String,
+    /// What the user can do, for the message.
+    advice: &'static str,
+    pages: usize,
+    /// The last page read held incidents, all of them read before.
+    repeated: bool,
+    seen: HashSet<IncidentId>,
+}
+
+impl PageBound {
+    /// The bound of a list of at most `limit` incidents read `page_size` at a time:
+    /// ⌈limit / page size⌉ + [`LIST_SLACK_PAGES`] pages.
+    pub fn for_limit(limit: usize, page_size: usize) -> PageBound {
+        let needed = limit.div_ceil(page_size.max(1));
+        PageBound::new(
+            needed.saturating_add(LIST_SLACK_PAGES),
+            format!(
+                "the cap for a limit of {limit} at {page_size} incidents a page (⌈{limit}/{page_size}⌉ + {LIST_SLACK_PAGES})"
+            ),
+            "try again later, or narrow the list with `status`, `assigned_to` or `odata`",
+        )
+    }
+
+    /// A bound of `cap` pages, `cap_reason` saying why, `advice` what the user can do.
+    pub fn new(cap: usize, cap_reason: String, advice: &'static str) -> PageBound {
+        PageBound {
+            cap: cap.max(1),
+            cap_reason,
+            advice,
+            pages: 0,
+            repeated: false,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Counts a page read, with the ids of its incidents.
+    pub fn read<'i>(&mut self, ids: impl IntoIterator<Item = &'i IncidentId>) {
+        self.pages += 1;
+        let mut any = false;
+        let mut new = false;
+        for id in ids {
+            any = true;
+            new |= self.seen.insert(id.clone());
+        }
+        self.repeated = any && !new;
+    }
+
+    /// Whether another page may be read after those counted, now that the last one announced
+    /// more.
+    pub fn next(&self) -> Result<(), PagingError> {
+        if self.repeated {
+            return Err(PagingError::Repeated {
+                page: self.pages,
+                advice: self.advice,
+            });
+        }
+        if self.pages >= self.cap {
+            return Err(PagingError::Capped {
+                pages: self.pages,
+                cap_reason: self.cap_reason.clone(),
+                advice: self.advice,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a paging loop stopped before the service said it was done.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PagingError {
+    #[error(
+        "page after page announced more results, so listing stopped after {pages} pages, {cap_reason}; {advice}"
+    )]
+    Capped {
+        pages: usize,
+        cap_reason: String,
+        advice: &'static str,
+    },
+    #[error(
+        "page {page} held only incidents already read and still announced more results (the service ignored `$skip`, or its next link led back to an earlier page), so listing stopped there; {advice}"
+    )]
+    Repeated { page: usize, advice: &'static str },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(numbers: &[u64]) -> Vec<IncidentId> {
+        numbers.iter().map(|n| IncidentId::from(*n)).collect()
+    }
+
+    #[test]
+    fn a_list_may_read_the_pages_its_limit_needs_plus_slack() {
+        let mut bound = PageBound::for_limit(250, 100);
+        for page in 0..5u64 {
+            bound.next().unwrap();
+            bound.read(&ids(&[page]));
+        }
+        assert_eq!(
+            bound.next().unwrap_err().to_string(),
+            "page after page announced more results, so listing stopped after 5 pages, the cap for a limit of 250 at 100 incidents a page (⌈250/100⌉ + 2); try again later, or narrow the list with `status`, `assigned_to` or `odata`"
+        );
+    }
+
+    #[test]
+    fn a_page_of_nothing_new_ends_the_paging_but_an_empty_page_does_not() {
+        let mut bound = PageBound::for_limit(1000, 100);
+        bound.read(&ids(&[1, 2]));
+        bound.read(&[]);
+        bound.next().unwrap();
+        bound.read(&ids(&[2, 3]));
+        bound.next().unwrap();
+        bound.read(&ids(&[3, 1]));
+        assert_eq!(
+            bound.next().unwrap_err(),
+            PagingError::Repeated {
+                page: 4,
+                advice: "try again later, or narrow the list with `status`, `assigned_to` or `odata`"
+            }
+        );
+    }
+}
