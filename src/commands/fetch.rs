@@ -7,12 +7,12 @@
 use std::time::{Duration, Instant};
 
 use super::{Invocation, Outcome};
+use crate::api::Api;
 use crate::auth::Session;
 use crate::config::{FetchSettings, MirrorSettings};
 use crate::error::Error;
 use crate::fetch::cursor::Cursor;
 use crate::fetch::platform::{Stamp, fetched_incident};
-use crate::fetch::source::DefenderSource;
 use crate::fetch::{self, FetchLimits};
 
 pub async fn fetch_incidents(
@@ -30,7 +30,12 @@ pub async fn fetch_incidents(
             started.checked_add(timeout.saturating_sub(safety_margin(timeout)))
         }),
     };
-    let outcome = fetch::fetch(&mut DefenderSource::new(session), cursor, limits).await;
+    let outcome = fetch::fetch(
+        &mut Api::new(session, fetch::REQUEST_TIMEOUT),
+        cursor,
+        limits,
+    )
+    .await;
     if let Some(failure) = outcome.failure {
         if outcome.incidents.is_empty() {
             return Err(failure.into());
@@ -54,7 +59,7 @@ pub async fn fetch_incidents(
     let incidents = outcome
         .incidents
         .into_iter()
-        .map(|incident| fetched_incident(incident, &stamp))
+        .map(|incident| fetched_incident(&incident, &stamp))
         .collect();
     Ok(Outcome {
         results: Vec::new(),

@@ -22,13 +22,13 @@ use super::close_reasons::CloseReasonMapping;
 use super::{Invocation, Outcome};
 use crate::api::incidents::IncidentChanges;
 use crate::api::paging::PageBound;
-use crate::api::{ApiError, IncidentId};
+use crate::api::{Api, ApiError, IncidentId, IncidentsBackend};
 use crate::auth::Session;
 use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::fetch::id_set::IdSet;
 use crate::fetch::platform::with_summary_fields;
-use crate::fetch::source::{DefenderSource, IncidentSource, incident_id};
+use crate::fetch::reads::{self, within};
 use crate::fetch::time;
 use crate::http::host_of;
 use crate::output::{MirrorEntry, ResultItem};
@@ -80,7 +80,7 @@ pub async fn modified_ids(
     let endpoints = &session.config().endpoints;
     let (api, host) = (endpoints.backend, host_of(&endpoints.api_base));
     let deadline = Instant::now() + MODIFIED_IDS_TIMEOUT;
-    let ids = changed_ids(&mut DefenderSource::new(session), after, deadline)
+    let ids = changed_ids(&mut Api::new(session, REQUEST_TIMEOUT), after, deadline)
         .await
         .map_err(|error| match error {
             ListingError::Api(error) if is_rate_limit(&error) => Error::MirrorRateLimited(error),
@@ -115,7 +115,7 @@ impl From<ApiError> for ListingError {
 /// The ids of the incidents changed after `after`, each once, reading page after page until
 /// `source` says there are no more, the page cap is reached or `deadline` passes.
 async fn changed_ids(
-    source: &mut impl IncidentSource,
+    backend: &mut impl IncidentsBackend,
     after: Timestamp,
     deadline: Instant,
 ) -> Result<Vec<IncidentId>, ListingError> {
@@ -132,10 +132,12 @@ async fn changed_ids(
         if left.is_zero() {
             return Err(ListingError::OutOfTime);
         }
-        let page = source
-            .updated_after(after, skip, left.min(REQUEST_TIMEOUT))
-            .await?;
-        let page_ids: Vec<IncidentId> = page.incidents.iter().filter_map(incident_id).collect();
+        let page = reads::updated_after(backend, after, skip, left.min(REQUEST_TIMEOUT)).await?;
+        let page_ids: Vec<IncidentId> = page
+            .incidents
+            .iter()
+            .map(|incident| incident.fields.incident_id.clone())
+            .collect();
         bound.read(&page_ids);
         // Pages shift when incidents change meanwhile; an id read twice is listed once.
         for id in page_ids {
@@ -162,8 +164,13 @@ pub async fn remote_data(
     let args = &invocation.args;
     let id = args.incident_id("id", session.config().endpoints.backend)?;
     let last_update = point_in_time("lastUpdate", args.text("lastUpdate").unwrap_or("0"))?;
-    let incident = match DefenderSource::new(session).get(&id, REQUEST_TIMEOUT).await {
-        Ok(incident) => incident,
+    let mut api = Api::new(session, REQUEST_TIMEOUT);
+    let read = within(&mut api, REQUEST_TIMEOUT, async |api| {
+        api.get_incident(&id).await
+    })
+    .await;
+    let incident = match read {
+        Ok(incident) => incident.to_object(),
         Err(error) if is_rate_limit(&error) => return Err(Error::MirrorRateLimited(error)),
         Err(error) => {
             // XSOAR shows `in_mirror_error` on the incident and tries again next cycle.
@@ -310,9 +317,11 @@ pub async fn update_remote(
         changes = field_changes(&delta, data, closed, &settings);
     }
     if changes != IncidentChanges::default() {
-        DefenderSource::new(session)
-            .update(&id, &changes, REQUEST_TIMEOUT)
-            .await?;
+        let mut api = Api::new(session, REQUEST_TIMEOUT);
+        within(&mut api, REQUEST_TIMEOUT, async |api| {
+            api.update_incident(&id, &changes).await
+        })
+        .await?;
         // Remembered at once, so that a comment failing below cannot make the next
         // get-remote-data close or reopen the platform's incident a second time.
         if let Some(status) = changes.status.as_deref() {
@@ -325,7 +334,7 @@ pub async fn update_remote(
             remembered.store(session.context());
         }
     }
-    let mut source = DefenderSource::new(session);
+    let mut api = Api::new(session, REQUEST_TIMEOUT);
     let entries = args.json("entries").and_then(Value::as_array);
     for entry in entries.into_iter().flatten().filter_map(Value::as_object) {
         let tagged = entry
@@ -342,7 +351,10 @@ pub async fn update_remote(
             comment: Some(outgoing_comment(entry)),
             ..IncidentChanges::default()
         };
-        source.update(&id, &comment, REQUEST_TIMEOUT).await?;
+        within(&mut api, REQUEST_TIMEOUT, async |api| {
+            api.update_incident(&id, &comment).await
+        })
+        .await?;
     }
     Ok(Outcome::single(ResultItem::Raw(json!(id.to_string()))))
 }
@@ -508,7 +520,9 @@ impl ResolvedIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::source::{Page, RawIncident};
+    use crate::api::incidents::{Incident, IncidentList, IncidentQuery};
+    use crate::api::{IncidentFilter, ListPage};
+    use crate::config::ApiBackend;
 
     /// A service that always answers with the same page, which announces more.
     struct EndlessSource {
@@ -518,49 +532,53 @@ mod tests {
         calls: usize,
     }
 
-    impl IncidentSource for EndlessSource {
+    impl IncidentsBackend for EndlessSource {
+        fn api(&self) -> ApiBackend {
+            ApiBackend::Legacy
+        }
+
+        fn host(&self) -> String {
+            "https://endless.example".to_owned()
+        }
+
         fn page_size(&self) -> usize {
             100
         }
 
-        async fn created_in(
-            &mut self,
-            _: crate::fetch::source::CreatedRange,
-            _: usize,
-            _: Duration,
-        ) -> Result<Page, ApiError> {
-            unreachable!("mirroring lists by update time")
+        fn limit_to(&mut self, _: Duration) {}
+
+        async fn probe(&mut self) -> Result<(), ApiError> {
+            unreachable!("mirroring lists a page at a time")
         }
 
-        async fn updated_after(
-            &mut self,
-            _: Timestamp,
-            _: usize,
-            _: Duration,
-        ) -> Result<Page, ApiError> {
+        async fn list_incidents(&mut self, _: &IncidentQuery) -> Result<IncidentList, ApiError> {
+            unreachable!("mirroring lists a page at a time")
+        }
+
+        async fn list_page(&mut self, _: &IncidentFilter, _: usize) -> Result<ListPage, ApiError> {
             self.calls += 1;
             tokio::time::sleep(self.delay).await;
             let incidents = self
                 .ids
                 .iter()
-                .map(|id| json!({"incidentId": id}).as_object().unwrap().clone())
-                .collect();
-            Ok(Page {
+                .map(|id| Incident::from_object(json!({"incidentId": id}).as_object().unwrap()))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            Ok(ListPage {
                 incidents,
                 more: true,
             })
         }
 
-        async fn get(&mut self, _: &IncidentId, _: Duration) -> Result<RawIncident, ApiError> {
+        async fn get_incident(&mut self, _: &IncidentId) -> Result<Incident, ApiError> {
             unreachable!()
         }
 
-        async fn update(
+        async fn update_incident(
             &mut self,
             _: &IncidentId,
             _: &IncidentChanges,
-            _: Duration,
-        ) -> Result<RawIncident, ApiError> {
+        ) -> Result<Incident, ApiError> {
             unreachable!()
         }
     }
@@ -609,13 +627,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_deadline_is_checked_between_pages() {
+    async fn the_deadline_bounds_the_listing_between_pages_and_within_one() {
         let mut source = endless(Vec::new(), 20);
         let deadline = Instant::now() + Duration::from_millis(100);
         let error = changed_ids(&mut source, Timestamp::UNIX_EPOCH, deadline)
             .await
             .unwrap_err();
-        assert!(matches!(error, ListingError::OutOfTime), "{error:?}");
+        // Out of time between two pages, or during the page that was under way when it ran out.
+        let within_a_page = |error: &ApiError| error.to_string().contains("no answer within");
+        assert!(
+            matches!(&error, ListingError::OutOfTime)
+                || matches!(&error, ListingError::Api(error) if within_a_page(error)),
+            "{error:?}"
+        );
         // 100 ms of 20 ms pages: never more than six, however slow the machine.
         assert!((1..=6).contains(&source.calls), "{}", source.calls);
     }

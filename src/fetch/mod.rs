@@ -37,20 +37,21 @@ pub mod cursor;
 pub mod id_set;
 mod locate;
 pub mod platform;
-pub mod source;
+pub mod reads;
 pub mod time;
 
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::{ApiError, IncidentId};
+use crate::api::incidents::Incident;
+use crate::api::{ApiError, IncidentId, IncidentsBackend};
 use cursor::{Burst, Cursor, LookbackPass};
-use source::{CreatedRange, IncidentSource, RawIncident, created_time, incident_id};
+use reads::{CreatedRange, created_time};
 use time::TICK;
 
 /// A request gets at most this long, however much time the run has left.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// No request is started with less time than this left: it could not finish.
 const MIN_REQUEST_TIME: Duration = Duration::from_secs(2);
 /// Growing windows aim at pages this full (in hundredths of a page), leaving room for the range
@@ -98,7 +99,7 @@ impl FetchLimits {
 #[derive(Debug)]
 pub struct FetchOutcome {
     /// The incidents to create, in the order emitted.
-    pub incidents: Vec<RawIncident>,
+    pub incidents: Vec<Incident>,
     /// The cursor that describes exactly what was emitted.
     pub cursor: Cursor,
     /// List requests made.
@@ -109,7 +110,7 @@ pub struct FetchOutcome {
 
 /// Runs one fetch from `cursor`.
 pub async fn fetch(
-    source: &mut impl IncidentSource,
+    source: &mut impl IncidentsBackend,
     cursor: Cursor,
     limits: FetchLimits,
 ) -> FetchOutcome {
@@ -150,7 +151,7 @@ fn forget_before(cursor: &Cursor) -> Timestamp {
 /// What one list request returned: its incidents with their `createdTime` and id, and whether
 /// more follow them.
 struct Read {
-    items: Vec<(Timestamp, IncidentId, RawIncident)>,
+    items: Vec<(Timestamp, IncidentId, Incident)>,
     more: bool,
 }
 
@@ -170,11 +171,11 @@ struct Run<'r, S> {
     budget: usize,
     /// Whether the first forward read may hand over to [`locate`] (a first run).
     locating: bool,
-    incidents: Vec<RawIncident>,
+    incidents: Vec<Incident>,
     requests: usize,
 }
 
-impl<S: IncidentSource> Run<'_, S> {
+impl<S: IncidentsBackend> Run<'_, S> {
     async fn steps(&mut self) -> Result<(), ApiError> {
         let lookback_due = self.lookback_due();
         if lookback_due {
@@ -238,11 +239,11 @@ impl<S: IncidentSource> Run<'_, S> {
             }
         };
         self.requests += 1;
-        let page = self.source.created_in(range, skip, timeout).await?;
+        let page = reads::created_in(self.source, range, skip, timeout).await?;
         let mut items = Vec::with_capacity(page.incidents.len());
         for incident in page.incidents {
-            let (Some(created), Some(id)) = (created_time(&incident), incident_id(&incident))
-            else {
+            let id = incident.fields.incident_id.clone();
+            let Some(created) = created_time(&incident) else {
                 return Err(ApiError::Malformed(
                     "an incident in the list has no createdTime".to_owned(),
                 ));
@@ -279,7 +280,7 @@ impl<S: IncidentSource> Run<'_, S> {
     /// whether all were emitted and the `createdTime` of the last one emitted.
     fn emit(
         &mut self,
-        mut items: Vec<(Timestamp, IncidentId, RawIncident)>,
+        mut items: Vec<(Timestamp, IncidentId, Incident)>,
     ) -> (bool, Option<Timestamp>) {
         items.sort_by(|(created_a, id_a, _), (created_b, id_b, _)| {
             (created_a, id_a).cmp(&(created_b, id_b))
@@ -360,7 +361,7 @@ impl<S: IncidentSource> Run<'_, S> {
     /// case of a backlog. When that guess proves wrong — an empty read, then another full page
     /// before any incident was found — incidents are not spread evenly (a quiet stretch after
     /// `start`), and the window is halved instead, which finds where they begin in a few reads.
-    fn narrow(&mut self, items: &[(Timestamp, IncidentId, RawIncident)], to: Option<Timestamp>) {
+    fn narrow(&mut self, items: &[(Timestamp, IncidentId, Incident)], to: Option<Timestamp>) {
         let start = self.cursor.start;
         let oldest = items.iter().map(|(created, ..)| *created).min();
         let newest = items.iter().map(|(created, ..)| *created).max();

@@ -9,7 +9,10 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::source::{RawIncident, incident_id};
+use crate::api::incidents::Incident;
+
+/// An incident as the JSON object the API sent, to which the summary fields are added.
+pub type RawIncident = Map<String, Value>;
 use super::time;
 use crate::config::MirrorSettings;
 
@@ -22,11 +25,9 @@ pub struct Stamp<'a> {
 }
 
 /// The incident object for `fetch-incidents`.
-pub fn fetched_incident(incident: RawIncident, stamp: &Stamp) -> Value {
-    // Fetched incidents always have an id: the source refuses lists with incidents without.
-    let id = incident_id(&incident)
-        .map(|id| id.to_string())
-        .unwrap_or_default();
+pub fn fetched_incident(incident: &Incident, stamp: &Stamp) -> Value {
+    let id = incident.fields.incident_id.to_string();
+    let incident = incident.to_object();
     let occurred = incident.get("createdTime").cloned().unwrap_or(Value::Null);
     let severity = severity_number(incident.get("severity").and_then(Value::as_str));
     let mut raw = with_summary_fields(incident);
@@ -263,7 +264,7 @@ mod tests {
             for key in added {
                 api_incident.shift_remove(key);
             }
-            let ours = fetched_incident(api_incident, &stamp);
+            let ours = fetched_incident(&Incident::from_object(&api_incident).unwrap(), &stamp);
             assert_eq!(ours["name"], recorded["name"]);
             assert_eq!(ours["occurred"], recorded["occurred"]);
             let our_raw: Value = serde_json::from_str(ours["rawJSON"].as_str().unwrap()).unwrap();
@@ -326,14 +327,20 @@ mod tests {
             ("UnSpecified", json!(0)),
         ] {
             let incident = json!({"incidentId": 7, "createdTime": "2025-01-01T00:00:00Z", "severity": severity});
-            let ours = fetched_incident(incident.as_object().unwrap().clone(), &stamp);
+            let ours = fetched_incident(
+                &Incident::from_object(incident.as_object().unwrap()).unwrap(),
+                &stamp,
+            );
             assert_eq!(ours["severity"], number);
             assert!(ours.get("type").is_none());
             assert!(!ours["rawJSON"].as_str().unwrap().contains("mirror_"));
         }
         // A Microsoft Graph id that is not all digits names and mirrors the incident as it is.
         let incident = json!({"incidentId": "ed-4c2a/7", "createdTime": "2025-01-01T00:00:00Z"});
-        let ours = fetched_incident(incident.as_object().unwrap().clone(), &stamp);
+        let ours = fetched_incident(
+            &Incident::from_object(incident.as_object().unwrap()).unwrap(),
+            &stamp,
+        );
         assert_eq!(ours["name"], json!("Microsoft 365 Defender ed-4c2a/7"));
         assert_eq!(ours["dbotMirrorId"], json!("ed-4c2a/7"));
     }

@@ -10,10 +10,11 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use super::source::Page;
 use super::*;
-use crate::api::incidents::IncidentChanges;
 use crate::api::incidents::{GRAPH_PAGE_SIZE, LEGACY_PAGE_SIZE};
+use crate::api::incidents::{IncidentChanges, IncidentList, IncidentQuery};
+use crate::api::{IncidentFilter, ListPage, TimeBound};
+use crate::config::ApiBackend;
 
 struct SimIncident {
     id: IncidentId,
@@ -121,20 +122,24 @@ impl Sim {
         self.now += SignedDuration::from_secs(seconds);
     }
 
-    fn page(&mut self, range: CreatedRange, skip: usize) -> Page {
+    fn page(&mut self, range: CreatedRange, skip: usize) -> ListPage {
         let low = self.incidents.partition_point(|i| i.created < range.from);
         let high = range.to.map_or(self.incidents.len(), |to| {
             self.incidents.partition_point(|i| i.created < to)
         });
-        let mut incidents: Vec<RawIncident> = self.incidents[low..high.max(low)]
+        let mut incidents: Vec<Incident> = self.incidents[low..high.max(low)]
             .iter()
             .rev()
             .filter(|i| i.visible_from <= self.now)
             .skip(skip)
             .take(self.page_size + 1)
             .map(|i| {
-                let value = json!({"incidentId": i.id, "createdTime": time::format(i.created)});
-                value.as_object().unwrap().clone()
+                let text = format!(
+                    r#"{{"incidentId":{},"createdTime":"{}"}}"#,
+                    serde_json::to_string(&i.id).unwrap(),
+                    time::format(i.created)
+                );
+                Incident::from_raw(serde_json::value::RawValue::from_string(text).unwrap()).unwrap()
             })
             .collect();
         let mut size = self.page_size;
@@ -145,21 +150,54 @@ impl Sim {
         }
         let more = incidents.len() > size;
         incidents.truncate(size);
-        Page { incidents, more }
+        ListPage { incidents, more }
     }
 }
 
-impl IncidentSource for Sim {
+impl IncidentsBackend for Sim {
+    fn api(&self) -> ApiBackend {
+        if self.page_size == GRAPH_PAGE_SIZE {
+            ApiBackend::Graph
+        } else {
+            ApiBackend::Legacy
+        }
+    }
+
+    fn host(&self) -> String {
+        "https://sim.example".to_owned()
+    }
+
     fn page_size(&self) -> usize {
         self.page_size
     }
 
-    async fn created_in(
+    fn limit_to(&mut self, _: Duration) {}
+
+    async fn probe(&mut self) -> Result<(), ApiError> {
+        unreachable!("fetch does not probe")
+    }
+
+    async fn list_incidents(&mut self, _: &IncidentQuery) -> Result<IncidentList, ApiError> {
+        unreachable!("fetch reads a page at a time")
+    }
+
+    async fn list_page(
         &mut self,
-        range: CreatedRange,
+        filter: &IncidentFilter,
         skip: usize,
-        _timeout: Duration,
-    ) -> Result<Page, ApiError> {
+    ) -> Result<ListPage, ApiError> {
+        // Fetch lists by creation time only: from a time on, and before another or not.
+        let Some(TimeBound::AtOrAfter(from)) = filter.created else {
+            unreachable!("fetch lists from a createdTime on: {filter:?}")
+        };
+        assert_eq!(
+            (&filter.status, &filter.assigned_to, filter.updated_after),
+            (&None, &None, None)
+        );
+        let range = CreatedRange {
+            from,
+            to: filter.created_before,
+        };
         self.calls += 1;
         self.now += SignedDuration::from_millis(self.rng.random_range(1..400));
         if self.rng.random_bool(self.arrival_chance) {
@@ -174,31 +212,22 @@ impl IncidentSource for Sim {
         Ok(self.page(range, skip))
     }
 
-    async fn updated_after(
-        &mut self,
-        _: Timestamp,
-        _: usize,
-        _: Duration,
-    ) -> Result<Page, ApiError> {
-        unreachable!("fetch does not list by update time")
-    }
-
-    async fn get(&mut self, _: &IncidentId, _: Duration) -> Result<RawIncident, ApiError> {
+    async fn get_incident(&mut self, _: &IncidentId) -> Result<Incident, ApiError> {
         unreachable!("fetch does not get single incidents")
     }
 
-    async fn update(
+    async fn update_incident(
         &mut self,
         _: &IncidentId,
         _: &IncidentChanges,
-        _: Duration,
-    ) -> Result<RawIncident, ApiError> {
+    ) -> Result<Incident, ApiError> {
         unreachable!("fetch does not update incidents")
     }
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap()
         .block_on(future)
@@ -249,7 +278,7 @@ impl Platform {
             return (0, false);
         }
         for incident in &outcome.incidents {
-            let id = incident_id(incident).unwrap();
+            let id = incident.fields.incident_id.clone();
             let count = self.emitted.entry(id.clone()).or_default();
             *count += 1;
             assert_eq!(*count, 1, "incident {id} emitted twice (run {})", self.runs);
@@ -357,7 +386,7 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
             assert!(
                 platform
                     .emitted
-                    .insert(incident_id(incident).unwrap(), 1)
+                    .insert(incident.fields.incident_id.clone(), 1)
                     .is_none()
             );
         }
@@ -597,7 +626,9 @@ fn the_first_run_on_a_large_backlog_emits_its_oldest_incidents() {
             assert_eq!(emitted, oldest, "{label}");
             let mut platform = Platform::new(first_fetch, max_fetch, lookback);
             for incident in &outcome.incidents {
-                platform.emitted.insert(incident_id(incident).unwrap(), 1);
+                platform
+                    .emitted
+                    .insert(incident.fields.incident_id.clone(), 1);
             }
             platform.cursor = outcome.cursor.to_last_run();
             platform.runs = 1;

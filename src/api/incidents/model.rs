@@ -83,6 +83,13 @@ impl Incident {
         &self.raw
     }
 
+    /// The JSON the API sent, as an object to add fields to (the platform's incident objects
+    /// carry summary fields beside the API's).
+    pub fn to_object(&self) -> Map<String, Value> {
+        // The text is an object: it was read as an incident's fields.
+        serde_json::from_str(self.raw.get()).unwrap_or_default()
+    }
+
     /// The incident's tags; none when the API sent no list.
     pub fn tag_list(&self) -> &[String] {
         self.fields.tags.get().map_or(&[], Vec::as_slice)
