@@ -33,6 +33,7 @@ use crate::auth::Session;
 use crate::auth::SignInError;
 use crate::config::ApiBackend;
 use crate::graph::enums::pascal_case;
+use client::ApiClient;
 use graph::TranslateError;
 use incident_id::TEXT_IDS_NEED_GRAPH;
 
@@ -137,6 +138,20 @@ impl<'s, 'a> Api<'s, 'a> {
         match session.config().endpoints.backend {
             ApiBackend::Legacy => Api::Legacy(LegacyApi::new(session, timeout)),
             ApiBackend::Graph => Api::Graph(GraphApi::new(session, timeout)),
+        }
+    }
+
+    fn client(&self) -> &ApiClient<'s, 'a> {
+        match self {
+            Api::Legacy(api) => &api.client,
+            Api::Graph(api) => &api.client,
+        }
+    }
+
+    fn client_mut(&mut self) -> &mut ApiClient<'s, 'a> {
+        match self {
+            Api::Legacy(api) => &mut api.client,
+            Api::Graph(api) => &mut api.client,
         }
     }
 }

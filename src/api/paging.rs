@@ -3,7 +3,110 @@
 
 use std::collections::HashSet;
 
-use super::IncidentId;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::client::ApiClient;
+use super::{ApiError, IncidentId};
+
+/// One page of an OData collection, on either API: its items and the link to the next page.
+#[derive(Debug, Deserialize)]
+pub struct ODataPage<T> {
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+}
+
+impl<T> ODataPage<T> {
+    /// Whether more items follow this page: the service linked to the next page, or the page is
+    /// full (a service that pages by `$skip` gives no link).
+    pub fn announces_more(&self, page_size: usize) -> bool {
+        self.next_link.is_some() || self.value.len() >= page_size
+    }
+}
+
+/// Query options, as name and value pairs in the order they are sent.
+pub type QueryOptions = Vec<(String, String)>;
+
+/// A list to read page by page, up to a limit.
+pub struct Listing<'q> {
+    /// The collection's path under the API base.
+    pub path: &'static str,
+    /// The query options of the first request.
+    pub options: QueryOptions,
+    /// The most items to read.
+    pub limit: usize,
+    /// The most items the service puts on a page.
+    pub page_size: usize,
+    /// The offset of the first request (its `$skip`).
+    pub offset: usize,
+    /// How to read on by `$skip` after a page that filled its `$top` but gave no next link: the
+    /// options of that request, from the offset reached and how many items are still wanted.
+    /// None where only next links lead on (Microsoft Graph, a user's own OData options).
+    pub read_on: Option<&'q dyn Fn(usize, usize) -> QueryOptions>,
+}
+
+/// Reads `listing` page after page, handing each item to `take` (which returns its id) until
+/// the limit is reached or the service says there is no more, within a [`PageBound`]. The
+/// service's own link to the next page is the surest way on, even from an empty page, and is
+/// followed only to the API's own origin ([`ApiClient::link`]). Returns how many items were
+/// taken.
+pub async fn read_list<T: DeserializeOwned>(
+    client: &mut ApiClient<'_, '_>,
+    listing: Listing<'_>,
+    mut take: impl FnMut(T) -> Result<IncidentId, ApiError>,
+) -> Result<usize, ApiError> {
+    let Listing {
+        path,
+        mut options,
+        limit,
+        page_size,
+        offset,
+        read_on,
+    } = listing;
+    let mut taken = 0;
+    if limit == 0 {
+        return Ok(taken);
+    }
+    let mut bound = PageBound::for_limit(limit, page_size);
+    let mut url = client.url(path)?;
+    let mut skip = offset;
+    loop {
+        let requested = options
+            .iter()
+            .find(|(name, _)| name == "$top")
+            .and_then(|(_, top)| top.parse::<usize>().ok());
+        let page: ODataPage<T> = client.get_json(url, &options).await?;
+        let received = page.value.len();
+        let mut ids = Vec::new();
+        for item in page.value.into_iter().take(limit - taken) {
+            ids.push(take(item)?);
+            taken += 1;
+        }
+        bound.read(&ids);
+        if taken >= limit {
+            break;
+        }
+        if let Some(link) = page.next_link {
+            bound.next()?;
+            url = client.link(&link)?;
+            options.clear();
+            continue;
+        }
+        let Some(read_on) = read_on else {
+            break;
+        };
+        if received == 0 || requested.is_none_or(|top| received < top) {
+            break;
+        }
+        bound.next()?;
+        skip += received;
+        url = client.url(path)?;
+        options = read_on(skip, limit - taken);
+    }
+    Ok(taken)
+}
 
 /// Pages a list reads beyond the ⌈limit / page size⌉ its limit needs, for pages that come back
 /// short while incidents change under the list.

@@ -5,40 +5,25 @@
 //! <https://learn.microsoft.com/graph/api/security-incident-post-comments>). Every answer is read
 //! into the legacy shape (`from_graph.rs`) and every change written from it (`to_graph.rs`).
 
-use std::time::Duration;
-
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::from_graph::incident_to_legacy;
 use super::to_graph::incident_update_to_graph;
-use super::{
-    Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend,
-    ListPage,
-};
+use super::{Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage};
 use crate::api::client::Call;
 use crate::api::graph::GraphApi;
-use crate::api::odata::{FilterDialect, UserOptions, filter_expression};
-use crate::api::paging::PageBound;
+use crate::api::odata::{FilterDialect, filter_expression};
+use crate::api::paging::{Listing, ODataPage, read_list};
 use crate::api::retry::Replay;
 use crate::api::{ApiError, IncidentId, json_bytes};
-use crate::config::ApiBackend;
 
 /// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
 /// on.
 pub const MAX_PAGE: usize = 50;
 
-const INCIDENTS: &str = "/v1.0/security/incidents";
-
-/// One page of `GET /security/incidents`.
-#[derive(Deserialize)]
-struct IncidentPage {
-    #[serde(default)]
-    value: Vec<Value>,
-    #[serde(rename = "@odata.nextLink", default)]
-    next_link: Option<String>,
-}
+pub(super) const INCIDENTS: &str = "/v1.0/security/incidents";
 
 impl GraphApi<'_, '_> {
     /// The URL of incident `id` (then `rest`): the id is one path segment, percent-encoded, since
@@ -48,48 +33,6 @@ impl GraphApi<'_, '_> {
             .path_segment()
             .ok_or_else(|| ApiError::UnaddressableId(id.to_string()))?;
         self.client.url(&format!("{INCIDENTS}/{segment}{rest}"))
-    }
-
-    /// Up to `limit` incidents, in the legacy shape, from the list request with `options` and
-    /// then the pages its `@odata.nextLink`s lead to. Each page is translated as it arrives and
-    /// dropped before the next is read: Graph's JSON as `Value`s takes several times the memory
-    /// of its text, and a list can be 10,000 incidents long.
-    async fn collect(
-        &mut self,
-        mut options: Vec<(String, String)>,
-        limit: usize,
-    ) -> Result<IncidentList, ApiError> {
-        let mut incidents = IncidentList::default();
-        if limit == 0 {
-            return Ok(incidents);
-        }
-        let mut bound = PageBound::for_limit(limit, MAX_PAGE);
-        let mut url = self.client.url(INCIDENTS)?;
-        loop {
-            let page: IncidentPage = self.client.get_json(url, &options).await?;
-            let wanted = limit - incidents.len();
-            let first = incidents.len();
-            for incident in page.value.into_iter().take(wanted) {
-                let legacy = incident_to_legacy(&incident)?;
-                incidents.push_value(&legacy).map_err(not_legacy)?;
-            }
-            bound.read(incidents.fields()[first..].iter().map(|i| &i.incident_id));
-            if incidents.len() >= limit {
-                break;
-            }
-            // The link carries every option of the next page; it is followed as it is (from an
-            // empty page too: Graph may send one), and only to the configured Graph host, where
-            // alone the bearer token may go.
-            match page.next_link {
-                Some(link) => {
-                    bound.next()?;
-                    url = self.client.link(&link)?;
-                    options.clear();
-                }
-                None => break,
-            }
-        }
-        Ok(incidents)
     }
 
     /// Incident `id` with its alerts, in the legacy shape.
@@ -208,42 +151,35 @@ fn patched_fields(patch: &Value) -> String {
         .unwrap_or_default()
 }
 
-impl IncidentsBackend for GraphApi<'_, '_> {
-    fn api(&self) -> ApiBackend {
-        ApiBackend::Graph
-    }
-
-    fn host(&self) -> String {
-        self.client.base().to_owned()
-    }
-
-    fn page_size(&self) -> usize {
-        MAX_PAGE
-    }
-
-    fn limit_to(&mut self, timeout: Duration) {
-        self.client.limit_to(timeout);
-    }
-
-    async fn probe(&mut self) -> Result<(), ApiError> {
-        let url = self.client.url(INCIDENTS)?;
-        let _: Value = self
-            .client
-            .get_json(url, &[("$top".to_owned(), "1".to_owned())])
-            .await?;
-        Ok(())
-    }
-
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
-        // A user's own `$top` is how many they want, not a page size to repeat.
-        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
-            Some(top) => top.min(query.limit),
-            None => query.limit,
+impl GraphApi<'_, '_> {
+    /// Up to the query's limit of incidents, in the legacy shape. Each page is translated as it
+    /// arrives and dropped before the next is read: Graph's JSON as `Value`s takes several times
+    /// the memory of its text, and a list can be 10,000 incidents long. The next links carry
+    /// every option of the next page and are followed as they are.
+    pub(super) async fn list_incidents(
+        &mut self,
+        query: &IncidentQuery,
+    ) -> Result<IncidentList, ApiError> {
+        let mut incidents = IncidentList::default();
+        let limit = query.wanted();
+        let listing = Listing {
+            path: INCIDENTS,
+            options: first_page_options(query, limit),
+            limit,
+            page_size: MAX_PAGE,
+            offset: query.offset,
+            read_on: None,
         };
-        self.collect(first_page_options(query, limit), limit).await
+        read_list(&mut self.client, listing, |incident: Value| {
+            let legacy = incident_to_legacy(&incident)?;
+            incidents.push_value(&legacy).map_err(not_legacy)?;
+            Ok(incidents.fields()[incidents.len() - 1].incident_id.clone())
+        })
+        .await?;
+        Ok(incidents)
     }
 
-    async fn list_page(
+    pub(super) async fn list_page(
         &mut self,
         filter: &IncidentFilter,
         skip: usize,
@@ -252,7 +188,7 @@ impl IncidentsBackend for GraphApi<'_, '_> {
         query.offset = skip;
         let url = self.client.url(INCIDENTS)?;
         let options = first_page_options(&query, MAX_PAGE);
-        let page: IncidentPage = self.client.get_json(url, &options).await?;
+        let page: ODataPage<Value> = self.client.get_json(url, &options).await?;
         let incidents = page
             .value
             .iter()
@@ -260,15 +196,15 @@ impl IncidentsBackend for GraphApi<'_, '_> {
             .collect::<Result<_, ApiError>>()?;
         Ok(ListPage {
             incidents,
-            more: page.next_link.is_some() || page.value.len() >= MAX_PAGE,
+            more: page.announces_more(MAX_PAGE),
         })
     }
 
-    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
+    pub(super) async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         incident_from_legacy(&self.get_legacy(id).await?)
     }
 
-    async fn update_incident(
+    pub(super) async fn update_incident(
         &mut self,
         id: &IncidentId,
         changes: &IncidentChanges,
@@ -294,6 +230,7 @@ fn partly_applied(error: ApiError, done: &[String], not_done: &str) -> ApiError 
 mod tests {
     use super::*;
     use crate::api::incidents::TimeBound;
+    use crate::api::odata::UserOptions;
     use serde_json::json;
 
     fn pairs(options: &[(String, String)]) -> Vec<(&str, &str)> {

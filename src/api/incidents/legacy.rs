@@ -2,27 +2,20 @@
 //! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
 //! <https://learn.microsoft.com/defender-xdr/api-update-incidents>).
 
-use std::time::Duration;
-
 use reqwest::Method;
 
-use super::model::IncidentPage;
-use super::{
-    Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, IncidentsBackend,
-    ListPage,
-};
+use super::{Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage};
 use crate::api::client::Call;
 use crate::api::legacy::{LegacyApi, without_context};
-use crate::api::odata::{self, FilterDialect, UserOptions};
-use crate::api::paging::PageBound;
+use crate::api::odata::{self, FilterDialect};
+use crate::api::paging::{Listing, ODataPage, read_list};
 use crate::api::retry::Replay;
 use crate::api::{ApiError, IncidentId};
-use crate::config::ApiBackend;
 
 /// The most incidents one list request returns (`$top` is capped at 100).
 pub const MAX_PAGE: usize = 100;
 
-const INCIDENTS: &str = "/api/incidents";
+pub(super) const INCIDENTS: &str = "/api/incidents";
 
 /// The query options of the first list request: the user's own, or `$top`, `$filter` and
 /// `$skip` in the XSOAR integration's order.
@@ -58,104 +51,52 @@ fn incident(answer: serde_json::Map<String, serde_json::Value>) -> Result<Incide
     Incident::from_object(&without_context(answer)).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
-impl IncidentsBackend for LegacyApi<'_, '_> {
-    fn api(&self) -> ApiBackend {
-        ApiBackend::Legacy
-    }
-
-    fn host(&self) -> String {
-        self.client.base().to_owned()
-    }
-
-    fn page_size(&self) -> usize {
-        MAX_PAGE
-    }
-
-    fn limit_to(&mut self, timeout: Duration) {
-        self.client.limit_to(timeout);
-    }
-
-    async fn probe(&mut self) -> Result<(), ApiError> {
-        let url = self.client.url(INCIDENTS)?;
-        let top = [("$top".to_owned(), "1".to_owned())];
-        let _: serde_json::Value = self.client.get_json(url, &top).await?;
-        Ok(())
-    }
-
-    async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {
+impl LegacyApi<'_, '_> {
+    pub(super) async fn list_incidents(
+        &mut self,
+        query: &IncidentQuery,
+    ) -> Result<IncidentList, ApiError> {
         let mut incidents = IncidentList::default();
-        // A user's own `$top` is how many they want, not a page size to repeat.
-        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
-            Some(top) => top.min(query.limit),
-            None => query.limit,
+        let read_on = |skip, wanted| page_options(&query.filter, skip, wanted);
+        let listing = Listing {
+            path: INCIDENTS,
+            options: first_page_options(query),
+            limit: query.wanted(),
+            page_size: MAX_PAGE,
+            offset: query.offset,
+            // A user's own options are sent once, as given.
+            read_on: query.odata.is_none().then_some(&read_on as _),
         };
-        if limit == 0 {
-            return Ok(incidents);
-        }
-        let mut bound = PageBound::for_limit(limit, MAX_PAGE);
-        let mut options = first_page_options(query);
-        let mut url = self.client.url(INCIDENTS)?;
-        let mut skip = query.offset;
-        loop {
-            let requested = options
-                .iter()
-                .find(|(name, _)| name == "$top")
-                .and_then(|(_, top)| top.parse::<usize>().ok());
-            let page: IncidentPage = self.client.get_json(url, &options).await?;
-            let received = page.value.len();
-            let wanted = limit - incidents.len();
-            bound.read(
-                page.value
-                    .iter()
-                    .map(|incident| &incident.fields.incident_id),
-            );
-            for incident in page.value.into_iter().take(wanted) {
-                incidents.push(incident);
-            }
-            if incidents.len() >= limit {
-                break;
-            }
-            // The service's own link to the next page is the surest way on, even from an empty
-            // page; without one, a full page means there may be more, one `$skip` further.
-            if let Some(link) = page.next_link {
-                bound.next()?;
-                url = self.client.link(&link)?;
-                options.clear();
-                continue;
-            }
-            if received == 0 || query.odata.is_some() || requested.is_none_or(|top| received < top)
-            {
-                break;
-            }
-            bound.next()?;
-            skip += received;
-            url = self.client.url(INCIDENTS)?;
-            options = page_options(&query.filter, skip, limit - incidents.len());
-        }
+        read_list(&mut self.client, listing, |incident: Incident| {
+            let id = incident.fields.incident_id.clone();
+            incidents.push(incident);
+            Ok(id)
+        })
+        .await?;
         Ok(incidents)
     }
 
-    async fn list_page(
+    pub(super) async fn list_page(
         &mut self,
         filter: &IncidentFilter,
         skip: usize,
     ) -> Result<ListPage, ApiError> {
         let url = self.client.url(INCIDENTS)?;
         let options = page_options(filter, skip, MAX_PAGE);
-        let page: IncidentPage = self.client.get_json(url, &options).await?;
+        let page: ODataPage<Incident> = self.client.get_json(url, &options).await?;
         Ok(ListPage {
-            more: page.next_link.is_some() || page.value.len() >= MAX_PAGE,
+            more: page.announces_more(MAX_PAGE),
             incidents: page.value,
         })
     }
 
-    async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
+    pub(super) async fn get_incident(&mut self, id: &IncidentId) -> Result<Incident, ApiError> {
         let url = self.client.url(&incident_path(id)?)?;
         let answer = self.client.get_json(url, &[]).await?;
         incident(answer)
     }
 
-    async fn update_incident(
+    pub(super) async fn update_incident(
         &mut self,
         id: &IncidentId,
         changes: &IncidentChanges,
@@ -185,6 +126,7 @@ impl IncidentsBackend for LegacyApi<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::odata::UserOptions;
 
     #[test]
     fn first_page_follows_xsoar_order_and_skips_zero_offset() {

@@ -91,6 +91,15 @@ impl IncidentQuery {
             offset: 0,
         }
     }
+
+    /// How many incidents to read: the limit, or fewer when a user's own `$top` says so (it is
+    /// how many they want, not a page size to repeat).
+    pub fn wanted(&self) -> usize {
+        match self.odata.as_ref().and_then(UserOptions::top) {
+            Some(top) => top.min(self.limit),
+            None => self.limit,
+        }
+    }
 }
 
 /// Conditions on incident fields, all of which must hold.
@@ -205,16 +214,13 @@ pub fn page_size_of(api: ApiBackend) -> usize {
 impl IncidentsBackend for Api<'_, '_> {
     fn api(&self) -> ApiBackend {
         match self {
-            Api::Legacy(api) => api.api(),
-            Api::Graph(api) => api.api(),
+            Api::Legacy(_) => ApiBackend::Legacy,
+            Api::Graph(_) => ApiBackend::Graph,
         }
     }
 
     fn host(&self) -> String {
-        match self {
-            Api::Legacy(api) => api.host(),
-            Api::Graph(api) => api.host(),
-        }
+        self.client().base().to_owned()
     }
 
     fn page_size(&self) -> usize {
@@ -222,17 +228,20 @@ impl IncidentsBackend for Api<'_, '_> {
     }
 
     fn limit_to(&mut self, timeout: Duration) {
-        match self {
-            Api::Legacy(api) => api.limit_to(timeout),
-            Api::Graph(api) => api.limit_to(timeout),
-        }
+        self.client_mut().limit_to(timeout);
     }
 
     async fn probe(&mut self) -> Result<(), ApiError> {
-        match self {
-            Api::Legacy(api) => api.probe().await,
-            Api::Graph(api) => api.probe().await,
-        }
+        let path = match self {
+            Api::Legacy(_) => legacy::INCIDENTS,
+            Api::Graph(_) => graph::INCIDENTS,
+        };
+        let client = self.client_mut();
+        let url = client.url(path)?;
+        let _: Value = client
+            .get_json(url, &[("$top".to_owned(), "1".to_owned())])
+            .await?;
+        Ok(())
     }
 
     async fn list_incidents(&mut self, query: &IncidentQuery) -> Result<IncidentList, ApiError> {

@@ -48,15 +48,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
-/// One page of `GET /api/incidents`.
-#[derive(Debug, Deserialize)]
-pub struct IncidentPage {
-    #[serde(default)]
-    pub value: Vec<Incident>,
-    #[serde(rename = "@odata.nextLink", default)]
-    pub next_link: Option<String>,
-}
-
 /// An incident: alerts grouped by Defender, with its triage state.
 #[derive(Debug, Clone)]
 pub struct Incident {
