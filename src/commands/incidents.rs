@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::Outcome;
 use crate::api::incidents::model::{
     Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
 };
+use crate::api::incidents::summary::IncidentSummary;
 use crate::api::odata::UserOptions;
 use crate::api::{ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
 use crate::args::Args;
@@ -216,29 +216,17 @@ fn entry(table: String, raw: Json) -> Outcome {
 /// `convert_incident_to_readable` does, except that columns it filled from a Python set (and so
 /// in a different order on every run) are sorted here.
 fn readable_row(fields: &IncidentFields) -> Value {
-    let alerts = fields.alerts.get().map_or(&[][..], Vec::as_slice);
-    let statuses: Vec<&str> = alerts
-        .iter()
-        .filter_map(|a| a.status.get().map(String::as_str))
-        .filter(|s| !s.is_empty())
-        .collect();
-    let active = statuses
-        .iter()
-        .filter(|s| matches!(**s, "Active" | "New"))
-        .count();
-    let entities = || alerts.iter().flat_map(|a| a.entity_list());
-    let mut mailboxes: Vec<&str> = Vec::new();
-    for address in entities()
-        .filter(|e| e.is("Mailbox"))
-        .filter_map(|e| e.mailbox_address.get().map(String::as_str))
-    {
-        if !mailboxes.contains(&address) {
-            mailboxes.push(address);
-        }
-    }
-    let sorted_set = |values: &mut dyn Iterator<Item = &str>| -> String {
-        let set: BTreeSet<&str> = values.filter(|v| !v.is_empty()).collect();
-        set.into_iter().collect::<Vec<_>>().join(", ")
+    let summary = IncidentSummary::of(fields);
+    // Text values, each once, sorted, joined; `null` and empty ones left out.
+    let sorted_set = |values: &mut dyn Iterator<Item = &String>| -> Value {
+        let set: BTreeSet<&str> = values
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .collect();
+        Value::String(set.into_iter().collect::<Vec<_>>().join(", "))
+    };
+    let texts = |fields: &[&Field<String>]| -> Value {
+        sorted_set(&mut fields.iter().filter_map(|field| field.get()))
     };
     let text = |field: &Field<String>| -> Value {
         field
@@ -253,9 +241,11 @@ fn readable_row(fields: &IncidentFields) -> Value {
             text(field)
         }
     };
-    let first = extreme(alerts.iter().filter_map(|a| a.first_activity.get()), false);
-    let last = extreme(alerts.iter().filter_map(|a| a.last_activity.get()), true);
-    let mut row = Map::new();
+    let mailboxes: Vec<&str> = summary
+        .mailboxes
+        .iter()
+        .filter_map(|mailbox| mailbox.mailbox_address.get().map(String::as_str))
+        .collect();
     let values = [
         text(&fields.incident_name),
         Value::String(
@@ -266,59 +256,30 @@ fn readable_row(fields: &IncidentFields) -> Value {
         ),
         text(&fields.severity),
         Value::from(&fields.incident_id),
-        Value::String(sorted_set(
-            &mut alerts
-                .iter()
-                .filter_map(|a| a.category.get().map(String::as_str)),
-        )),
-        Value::String(sorted_set(
-            &mut entities()
-                .filter(|e| e.is("User"))
-                .filter_map(|e| e.domain_name.get().map(String::as_str)),
-        )),
+        texts(&summary.categories),
+        texts(&summary.user_domains),
         Value::String(mailboxes.join(", ")),
-        Value::String(format!("{active} / {}", statuses.len())),
-        Value::String(sorted_set(
-            &mut alerts
-                .iter()
-                .filter_map(|a| a.service_source.get().map(String::as_str)),
-        )),
-        Value::String(sorted_set(
-            &mut alerts
-                .iter()
-                .filter_map(|a| a.detection_source.get().map(String::as_str)),
-        )),
-        Value::String(first.unwrap_or_default().to_owned()),
-        Value::String(last.unwrap_or_default().to_owned()),
+        Value::String(summary.active_alerts_text()),
+        texts(&summary.service_sources),
+        texts(&summary.detection_sources),
+        Value::String(summary.first_activity.unwrap_or_default().to_owned()),
+        Value::String(summary.last_activity.unwrap_or_default().to_owned()),
         text(&fields.status),
         or_default(&fields.assigned_to, "Unassigned"),
         or_default(&fields.classification, "Not set"),
-        Value::String(sorted_set(
-            &mut alerts
+        sorted_set(
+            &mut summary
+                .devices
                 .iter()
-                .flat_map(|a| a.device_list())
-                .filter_map(|d| d.device_dns_name.get().map(String::as_str)),
-        )),
+                .filter_map(|device| device.device_dns_name.get()),
+        ),
     ];
-    for (column, value) in COLUMNS.iter().zip(values) {
-        row.insert((*column).to_owned(), value);
-    }
+    let row = COLUMNS
+        .iter()
+        .zip(values)
+        .map(|(column, value)| ((*column).to_owned(), value))
+        .collect();
     Value::Object(row)
-}
-
-/// The earliest (or, with `latest`, the latest) of some API times, as the API wrote it. Times
-/// are compared as instants, since the API writes fractions of varying length.
-fn extreme<'t>(times: impl Iterator<Item = &'t String>, latest: bool) -> Option<&'t str> {
-    let order = |a: &&String, b: &&String| match (a.parse::<Timestamp>(), b.parse::<Timestamp>()) {
-        (Ok(a), Ok(b)) => a.cmp(&b),
-        _ => a.cmp(b),
-    };
-    let found = if latest {
-        times.max_by(order)
-    } else {
-        times.min_by(order)
-    };
-    found.map(String::as_str)
 }
 
 #[cfg(test)]
@@ -332,17 +293,5 @@ mod tests {
             changed_tags(current, &["d".into(), "a".into()], &["b".into()]),
             ["a", "c", "d"]
         );
-    }
-
-    #[test]
-    fn times_compare_as_instants() {
-        let times = [
-            "2025-01-10T08:18:30.25Z".to_owned(),
-            "2025-01-10T08:10:00Z".to_owned(),
-            "2025-01-10T09:02:00Z".to_owned(),
-        ];
-        assert_eq!(extreme(times.iter(), false), Some("2025-01-10T08:10:00Z"));
-        assert_eq!(extreme(times.iter(), true), Some("2025-01-10T09:02:00Z"));
-        assert_eq!(extreme([].iter(), true), None);
     }
 }

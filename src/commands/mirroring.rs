@@ -170,7 +170,7 @@ pub async fn remote_data(
     })
     .await;
     let incident = match read {
-        Ok(incident) => incident.to_object(),
+        Ok(incident) => with_summary_fields(&incident),
         Err(error) if is_rate_limit(&error) => return Err(Error::MirrorRateLimited(error)),
         Err(error) => {
             // XSOAR shows `in_mirror_error` on the incident and tries again next cycle.
@@ -203,9 +203,7 @@ pub async fn remote_data(
         last_update,
         &settings.comment_tag_from_defender,
     ));
-    let mut results = vec![ResultItem::Raw(Value::Object(with_summary_fields(
-        incident,
-    )))];
+    let mut results = vec![ResultItem::Raw(Value::Object(incident))];
     results.extend(entries.into_iter().map(ResultItem::Mirror));
     Ok(Outcome {
         results,

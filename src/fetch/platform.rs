@@ -6,14 +6,11 @@
 //! unlike it, the set-like columns are sorted (as in the incidents table), so that every run
 //! writes the same JSON.
 
-use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::api::incidents::Incident;
-
-/// An incident as the JSON object the API sent, to which the summary fields are added.
-pub type RawIncident = Map<String, Value>;
-use super::time;
+use crate::api::incidents::model::Field;
+use crate::api::incidents::summary::IncidentSummary;
 use crate::config::MirrorSettings;
 
 /// How fetched incidents are stamped for the platform.
@@ -27,10 +24,9 @@ pub struct Stamp<'a> {
 /// The incident object for `fetch-incidents`.
 pub fn fetched_incident(incident: &Incident, stamp: &Stamp) -> Value {
     let id = incident.fields.incident_id.to_string();
-    let incident = incident.to_object();
-    let occurred = incident.get("createdTime").cloned().unwrap_or(Value::Null);
-    let severity = severity_number(incident.get("severity").and_then(Value::as_str));
     let mut raw = with_summary_fields(incident);
+    let occurred = raw.get("createdTime").cloned().unwrap_or(Value::Null);
+    let severity = severity_number(raw.get("severity").and_then(Value::as_str));
     if let Some(direction) = stamp.mirror.direction.platform_value() {
         raw.insert("mirror_direction".into(), json!(direction));
         raw.insert(
@@ -62,139 +58,85 @@ fn severity_number(severity: Option<&str>) -> Value {
     }
 }
 
-/// The incident with the XSOAR integration's summary fields appended.
-pub fn with_summary_fields(mut incident: RawIncident) -> RawIncident {
-    let summary = summary_fields(&incident);
-    incident.extend(summary);
-    incident
-}
-
+/// The incident as the API sent it, with the XSOAR integration's summary fields appended:
 /// `Categories`, `Impacted entities`, `Active alerts`, `Service sources`, `Detection sources`,
-/// `First activity`, `Last activity`, `Devices`, `Mailboxes`, computed from the alerts.
-fn summary_fields(incident: &RawIncident) -> Map<String, Value> {
-    let alerts: Vec<&Map<String, Value>> = list(incident, "alerts");
-    // A missing field counts as "" (as `dict.get(key, '')` does); a null stays null.
-    let field = |object: &Map<String, Value>, name: &str| {
-        object.get(name).cloned().unwrap_or_else(|| json!(""))
-    };
-    let entities = || {
-        alerts
-            .iter()
-            .flat_map(|alert| list(alert, "entities"))
-            .collect::<Vec<_>>()
-    };
-    let impacted = sorted_set(
-        entities()
-            .into_iter()
-            .filter(|entity| entity.get("entityType") == Some(&json!("User")))
-            .map(|entity| field(entity, "domainName")),
-    );
-    let mut mailboxes = Vec::new();
-    let mut mailbox_addresses = Vec::new();
-    for entity in entities() {
-        // Microsoft documents `MailBox`; the data XSOAR's integration was built on says `Mailbox`.
-        let is_mailbox = entity
-            .get("entityType")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("Mailbox"));
-        if !is_mailbox {
-            continue;
-        }
-        let address = field(entity, "mailboxAddress");
-        if !mailbox_addresses.contains(&address) {
-            mailboxes.push(json!({
-                "Mailbox": address,
-                "Display Name": field(entity, "mailboxDisplayName"),
-            }));
-            mailbox_addresses.push(address);
-        }
-    }
-    let statuses: Vec<&str> = alerts
+/// `First activity`, `Last activity`, `Devices`, `Mailboxes`.
+pub fn with_summary_fields(incident: &Incident) -> Map<String, Value> {
+    let summary = IncidentSummary::of(&incident.fields);
+    let mut fields = incident.to_object();
+    let values = |fields: &[&Field<String>]| fields.iter().map(|field| value(field)).collect();
+    let devices = summary
+        .devices
         .iter()
-        .filter_map(|alert| alert.get("status")?.as_str())
-        .filter(|status| !status.is_empty())
-        .collect();
-    let active = statuses
-        .iter()
-        .filter(|status| matches!(**status, "Active" | "New"))
-        .count();
-    let devices: Vec<Value> = alerts
-        .iter()
-        .flat_map(|alert| list(alert, "devices"))
         .map(|device| {
             let tags: Vec<&str> = device
-                .get("tags")
-                .and_then(Value::as_array)
+                .tags
+                .get()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect();
             json!({
-                "device name": field(device, "deviceDnsName"),
-                "risk level": field(device, "riskScore"),
+                "device name": value(&device.device_dns_name),
+                "risk level": value(&device.risk_score),
                 "tags": tags.join(","),
             })
         })
         .collect();
-    let activity = |name: &str, newest: bool| {
-        let times = alerts.iter().filter_map(|alert| {
-            let text = alert.get(name)?.as_str()?;
-            Some((time::parse_instant(text).unwrap_or(Timestamp::MIN), text))
-        });
-        let chosen = if newest {
-            times.max_by_key(|(time, _)| *time)
-        } else {
-            times.min_by_key(|(time, _)| *time)
-        };
-        json!(chosen.map(|(_, text)| text).unwrap_or_default())
-    };
-    let mut fields = Map::new();
-    fields.insert(
-        "Categories".into(),
-        Value::Array(
-            alerts
-                .iter()
-                .map(|alert| field(alert, "category"))
-                .collect(),
+    let mailboxes = summary
+        .mailboxes
+        .iter()
+        .map(|mailbox| {
+            json!({
+                "Mailbox": value(&mailbox.mailbox_address),
+                "Display Name": value(&mailbox.mailbox_display_name),
+            })
+        })
+        .collect();
+    let summary_fields = [
+        ("Categories", Value::Array(values(&summary.categories))),
+        (
+            "Impacted entities",
+            Value::Array(sorted_set(values(&summary.user_domains))),
         ),
-    );
-    fields.insert("Impacted entities".into(), Value::Array(impacted));
-    fields.insert(
-        "Active alerts".into(),
-        json!(format!("{active} / {}", statuses.len())),
-    );
-    fields.insert(
-        "Service sources".into(),
-        Value::Array(sorted_set(
-            alerts.iter().map(|alert| field(alert, "serviceSource")),
-        )),
-    );
-    fields.insert(
-        "Detection sources".into(),
-        Value::Array(sorted_set(
-            alerts.iter().map(|alert| field(alert, "detectionSource")),
-        )),
-    );
-    fields.insert("First activity".into(), activity("firstActivity", false));
-    fields.insert("Last activity".into(), activity("lastActivity", true));
-    fields.insert("Devices".into(), Value::Array(devices));
-    fields.insert("Mailboxes".into(), Value::Array(mailboxes));
+        ("Active alerts", json!(summary.active_alerts_text())),
+        (
+            "Service sources",
+            Value::Array(sorted_set(values(&summary.service_sources))),
+        ),
+        (
+            "Detection sources",
+            Value::Array(sorted_set(values(&summary.detection_sources))),
+        ),
+        (
+            "First activity",
+            json!(summary.first_activity.unwrap_or_default()),
+        ),
+        (
+            "Last activity",
+            json!(summary.last_activity.unwrap_or_default()),
+        ),
+        ("Devices", Value::Array(devices)),
+        ("Mailboxes", Value::Array(mailboxes)),
+    ];
+    for (name, value) in summary_fields {
+        fields.insert(name.to_owned(), value);
+    }
     fields
 }
 
-/// The objects of an array field; a missing or null field is an empty list.
-fn list<'o>(object: &'o Map<String, Value>, name: &str) -> Vec<&'o Map<String, Value>> {
-    object
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .collect()
+/// A field as the XSOAR integration's `dict.get(key, '')` reads it: missing is "", `null` stays
+/// `null`.
+fn value<T: Clone + Into<Value>>(field: &Field<T>) -> Value {
+    match field {
+        Field::Absent => json!(""),
+        Field::Null => Value::Null,
+        Field::Present(value) => value.clone().into(),
+    }
 }
 
 /// The values, each once, sorted (null first, then text in byte order).
-fn sorted_set(values: impl Iterator<Item = Value>) -> Vec<Value> {
+fn sorted_set(values: Vec<Value>) -> Vec<Value> {
     let mut kept: Vec<Value> = Vec::new();
     for value in values {
         if !kept.contains(&value) {

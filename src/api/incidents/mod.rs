@@ -10,6 +10,7 @@ pub mod from_graph;
 mod graph;
 mod legacy;
 pub mod model;
+pub mod summary;
 pub(crate) mod to_graph;
 
 use std::fmt::Write as _;

@@ -182,6 +182,10 @@ impl Alert {
 pub struct Device {
     #[serde(default)]
     pub device_dns_name: Field<String>,
+    #[serde(default)]
+    pub risk_score: Field<Value>,
+    #[serde(default)]
+    pub tags: Field<Vec<Value>>,
 }
 
 /// A piece of evidence in an alert; which fields it has depends on its `entityType`.
@@ -196,6 +200,8 @@ pub struct Entity {
     /// Mailbox entities.
     #[serde(default)]
     pub mailbox_address: Field<String>,
+    #[serde(default)]
+    pub mailbox_display_name: Field<String>,
 }
 
 impl Entity {
