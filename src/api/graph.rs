@@ -64,11 +64,6 @@ pub enum TranslateError {
         value: String,
         allowed: String,
     },
-    #[error("The {field} of an incident update must be {expected}.")]
-    WrongType {
-        field: String,
-        expected: &'static str,
-    },
 }
 
 pub(super) fn kind_of(value: &Value) -> &'static str {

@@ -46,7 +46,11 @@ impl GraphApi<'_, '_> {
     /// `tags`, `comment`): the PATCH, then the comment, then the incident read back with its
     /// alerts (neither answer carries them), in the legacy shape. Should a later step fail, the
     /// error says what was done already.
-    async fn update_legacy(&mut self, id: &IncidentId, changes: &Value) -> Result<Value, ApiError> {
+    async fn update_legacy(
+        &mut self,
+        id: &IncidentId,
+        changes: &IncidentChanges,
+    ) -> Result<Value, ApiError> {
         let update = incident_update_to_graph(changes)?;
         // What has been done so far, for the message should a later step fail.
         let mut done: Vec<String> = Vec::new();
@@ -209,8 +213,7 @@ impl GraphApi<'_, '_> {
         id: &IncidentId,
         changes: &IncidentChanges,
     ) -> Result<Incident, ApiError> {
-        let changes = serde_json::to_value(changes).unwrap_or(Value::Null);
-        incident_from_legacy(&self.update_legacy(id, &changes).await?)
+        incident_from_legacy(&self.update_legacy(id, changes).await?)
     }
 }
 

@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::api::graph::{TranslateError, object};
+use super::IncidentChanges;
+use crate::api::graph::TranslateError;
 use crate::graph::enums::{Classification, Determination, GraphEnum, IncidentStatus};
 
 /// What an incident update becomes on Graph: a PATCH of the incident, then, when the update
@@ -24,107 +25,50 @@ pub fn comment_to_graph(comment: &str) -> Value {
 }
 
 /// A Graph enumeration value from any documented spelling; the sentinel cannot be written.
-fn graph_enum_value<E: GraphEnum>(field: &str, value: &Value) -> Result<Value, TranslateError> {
-    let text = match value {
-        Value::Null => return Ok(Value::Null),
-        Value::String(text) => text,
-        _ => {
-            return Err(TranslateError::WrongType {
-                field: field.to_owned(),
-                expected: "a string",
-            });
-        }
-    };
+fn graph_enum_value<E: GraphEnum>(text: &str) -> Result<Value, TranslateError> {
     E::parse(text)
         .filter(|member| member.graph_name() != "unknownFutureValue")
         .map(|member| Value::from(member.graph_name()))
         .ok_or_else(|| TranslateError::UnknownValue {
             field: E::NAME,
-            value: text.clone(),
+            value: text.to_owned(),
             allowed: E::settable_graph_names().join(", "),
         })
 }
 
-/// A legacy incident update `{status, assignedTo, classification, determination, tags,
-/// comment}` (legacy key names; enumeration values in any documented spelling) as Graph's PATCH
-/// and comment bodies, with the service's metadata names for the values.
-pub fn incident_update_to_graph(update: &Value) -> Result<GraphIncidentUpdate, TranslateError> {
-    let source = object(update, "an incident update object")?;
+/// An incident update (enumeration values in any documented spelling) as Graph's PATCH and
+/// comment bodies, with the service's metadata names for the values, in the order Graph's
+/// update documentation lists the properties.
+pub fn incident_update_to_graph(
+    changes: &IncidentChanges,
+) -> Result<GraphIncidentUpdate, TranslateError> {
     let mut patch = Map::new();
-    let mut comment = None;
-    for (key, value) in source {
-        match key.as_str() {
-            "status" => {
-                patch.insert(
-                    "status".into(),
-                    graph_enum_value::<IncidentStatus>(key, value)?,
-                );
-            }
-            "classification" => {
-                patch.insert(
-                    "classification".into(),
-                    graph_enum_value::<Classification>(key, value)?,
-                );
-            }
-            "determination" => {
-                patch.insert(
-                    "determination".into(),
-                    graph_enum_value::<Determination>(key, value)?,
-                );
-            }
-            "assignedTo" => match value {
-                Value::Null | Value::String(_) => {
-                    patch.insert("assignedTo".into(), value.clone());
-                }
-                _ => {
-                    return Err(TranslateError::WrongType {
-                        field: key.clone(),
-                        expected: "a string or null",
-                    });
-                }
-            },
-            "tags" => match value {
-                Value::Array(tags) if tags.iter().all(Value::is_string) => {
-                    patch.insert("customTags".into(), value.clone());
-                }
-                _ => {
-                    return Err(TranslateError::WrongType {
-                        field: key.clone(),
-                        expected: "a list of strings",
-                    });
-                }
-            },
-            "comment" => match value {
-                Value::Null => {}
-                Value::String(text) if text.is_empty() => {}
-                Value::String(text) => comment = Some(comment_to_graph(text)),
-                _ => {
-                    return Err(TranslateError::WrongType {
-                        field: key.clone(),
-                        expected: "a string",
-                    });
-                }
-            },
-            _ => {
-                return Err(TranslateError::WrongType {
-                    field: key.clone(),
-                    expected: "one of status, assignedTo, classification, determination, tags or comment",
-                });
-            }
-        }
+    if let Some(status) = &changes.status {
+        patch.insert("status".into(), graph_enum_value::<IncidentStatus>(status)?);
     }
-    // Graph's order: the properties as its update documentation lists them.
-    let order = [
-        "status",
-        "assignedTo",
-        "classification",
-        "determination",
-        "customTags",
-    ];
-    let patch: Map<String, Value> = order
-        .iter()
-        .filter_map(|key| patch.remove(*key).map(|value| ((*key).to_owned(), value)))
-        .collect();
+    if let Some(assigned_to) = &changes.assigned_to {
+        patch.insert("assignedTo".into(), json!(assigned_to));
+    }
+    if let Some(classification) = &changes.classification {
+        patch.insert(
+            "classification".into(),
+            graph_enum_value::<Classification>(classification)?,
+        );
+    }
+    if let Some(determination) = &changes.determination {
+        patch.insert(
+            "determination".into(),
+            graph_enum_value::<Determination>(determination)?,
+        );
+    }
+    if let Some(tags) = &changes.tags {
+        patch.insert("customTags".into(), json!(tags));
+    }
+    let comment = changes
+        .comment
+        .as_deref()
+        .filter(|comment| !comment.is_empty())
+        .map(comment_to_graph);
     Ok(GraphIncidentUpdate {
         patch: (!patch.is_empty()).then_some(Value::Object(patch)),
         comment,
@@ -178,16 +122,20 @@ pub fn graph_status(status: &str) -> Result<&'static str, TranslateError> {
 mod tests {
     use super::*;
 
+    fn changes() -> IncidentChanges {
+        IncidentChanges::default()
+    }
+
     #[test]
     fn updates_use_the_metadata_names() {
-        let update = incident_update_to_graph(&json!({
-            "tags": ["a", "b"],
-            "determination": "insufficientData",
-            "classification": "FalsePositive",
-            "status": "Resolved",
-            "assignedTo": "soc.analyst1@contoso.com",
-            "comment": "closing"
-        }))
+        let update = incident_update_to_graph(&IncidentChanges {
+            tags: Some(vec!["a".into(), "b".into()]),
+            determination: Some("insufficientData".into()),
+            classification: Some("FalsePositive".into()),
+            status: Some("Resolved".into()),
+            assigned_to: Some("soc.analyst1@contoso.com".into()),
+            comment: Some("closing".into()),
+        })
         .unwrap();
         assert_eq!(
             update.patch.unwrap(),
@@ -212,7 +160,11 @@ mod tests {
             ("NOTMALICIOUS", "notMalicious"),
             ("NotAvailable", "unknown"),
         ] {
-            let update = incident_update_to_graph(&json!({"determination": spelling})).unwrap();
+            let update = incident_update_to_graph(&IncidentChanges {
+                determination: Some(spelling.into()),
+                ..changes()
+            })
+            .unwrap();
             assert_eq!(
                 update.patch.unwrap()["determination"],
                 expected,
@@ -222,28 +174,39 @@ mod tests {
     }
 
     #[test]
-    fn a_comment_alone_patches_nothing_and_null_unassigns() {
-        let update = incident_update_to_graph(&json!({"comment": "looking"})).unwrap();
+    fn a_comment_alone_patches_nothing_and_an_empty_assignee_unassigns() {
+        let comment = |text: &str| IncidentChanges {
+            comment: Some(text.into()),
+            ..changes()
+        };
+        let update = incident_update_to_graph(&comment("looking")).unwrap();
         assert_eq!(update.patch, None);
         assert!(update.comment.is_some());
-        let update = incident_update_to_graph(&json!({"assignedTo": null, "comment": ""})).unwrap();
-        assert_eq!(update.patch, Some(json!({"assignedTo": null})));
+        let update = incident_update_to_graph(&IncidentChanges {
+            assigned_to: Some(String::new()),
+            ..comment("")
+        })
+        .unwrap();
+        assert_eq!(update.patch, Some(json!({"assignedTo": ""})));
         assert_eq!(update.comment, None);
     }
 
     #[test]
-    fn bad_updates_say_what_is_allowed() {
-        let error = incident_update_to_graph(&json!({"status": "Closed"})).unwrap_err();
+    fn bad_values_say_what_is_allowed() {
+        let status = |text: &str| IncidentChanges {
+            status: Some(text.into()),
+            ..changes()
+        };
+        let error = incident_update_to_graph(&status("Closed")).unwrap_err();
         assert_eq!(
             error.to_string(),
             "\"Closed\" is not a status value; use one of: active, resolved, inProgress, redirected."
         );
-        assert!(
-            incident_update_to_graph(&json!({"classification": "unknownFutureValue"})).is_err()
-        );
-        assert!(incident_update_to_graph(&json!({"tags": "a,b"})).is_err());
-        assert!(incident_update_to_graph(&json!({"severity": "High"})).is_err());
-        assert!(incident_update_to_graph(&json!([])).is_err());
+        let sentinel = IncidentChanges {
+            classification: Some("unknownFutureValue".into()),
+            ..changes()
+        };
+        assert!(incident_update_to_graph(&sentinel).is_err());
     }
 
     #[test]
