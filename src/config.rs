@@ -576,7 +576,7 @@ mod fetch_settings_tests {
         assert_eq!(defaults.lookback, jiff::SignedDuration::from_mins(10));
         assert_eq!(
             defaults.incident_type.as_deref(),
-            Some("Microsoft 365 Defender Incident")
+            Some("M365 Defender Incident")
         );
         let emptied = settings(json!({
             "first_fetch": "", "max_fetch": "", "fetch_timeout": "", "fetch_lookback": " ",

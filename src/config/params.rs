@@ -461,7 +461,7 @@ mod tests {
         let defaults = (
             Some("12 hours".to_owned()),
             Some(30),
-            Some("Microsoft 365 Defender Incident".to_owned()),
+            Some("M365 Defender Incident".to_owned()),
             false,
         );
         assert_eq!(read(json!({})), defaults);
@@ -501,6 +501,23 @@ mod tests {
             error,
             "The instance parameter `api_backend` is invalid: \"microsoft graph\" is not one of its options: Legacy Defender API, Microsoft Graph."
         );
+    }
+
+    /// Fetched incidents of an instance that names no type get the content pack's incident
+    /// type, the one the pack's mappers and fields belong to (scripts/build_pack.py fills the
+    /// same id in as the default of the packed integration).
+    #[test]
+    fn the_declared_incident_type_is_the_packs() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pack/IncidentTypes");
+        let ids: Vec<Value> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                serde_json::from_str::<Value>(&text).unwrap()["id"].clone()
+            })
+            .collect();
+        assert_eq!(ids, [json!("M365 Defender Incident")], "{}", dir.display());
+        assert_eq!(declared("incidentType").defaultvalue, Some(ids[0].clone()));
     }
 
     #[test]
