@@ -193,6 +193,7 @@ impl<'a> Params<'a> {
     /// The parameter's text: the envelope's; the declared default when the envelope has none;
     /// the same when the field is empty, unless emptiness means "not set" for it.
     fn text_or_default<R: Reading>(&self, param: Param<R>) -> Result<Option<String>, ConfigError> {
+        self.declaration(param)?;
         let Some(value) = self.given.get(param.name) else {
             return self.declared_default(param);
         };
@@ -211,6 +212,7 @@ impl<'a> Params<'a> {
     /// A text parameter as the envelope has it, without the declared default: for one of
     /// several names of a setting, where a default applies only once all of them are empty.
     pub fn given_text(&self, param: Param<Text>) -> Result<Option<String>, ConfigError> {
+        self.declaration(param)?;
         match self.given.get(param.name) {
             None => Ok(None),
             Some(value) => given_text(param.name, value),
@@ -234,6 +236,7 @@ impl<'a> Params<'a> {
     /// A checkbox parameter: XSOAR sends booleans, sometimes `"true"`/`"false"`. An empty one
     /// takes the declared default; without one, it is unchecked.
     pub fn flag(&self, param: Param<Flag>) -> Result<bool, ConfigError> {
+        self.declaration(param)?;
         let given = match self.given.get(param.name) {
             Some(value) => flag(param.name, value)?,
             None => None,
@@ -281,6 +284,7 @@ impl<'a> Params<'a> {
         &self,
         param: Param<Credential>,
     ) -> Result<Option<CredentialValue>, ConfigError> {
+        self.declaration(param)?;
         let name = param.name;
         match self.given.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -500,6 +504,30 @@ mod tests {
         assert_eq!(
             error,
             "The instance parameter `api_backend` is invalid: \"microsoft graph\" is not one of its options: Legacy Defender API, Microsoft Graph."
+        );
+    }
+
+    #[test]
+    fn a_parameter_undeclared_or_declared_with_another_type_is_an_error() {
+        let declared: Integration = serde_json::from_value(json!({
+            "configuration": [{"name": "proxy", "type": 0}],
+            "script": {"commands": []}
+        }))
+        .unwrap();
+        let none = Map::new();
+        let params = Params {
+            given: &none,
+            declared: Box::leak(Box::new(declared)),
+        };
+        let error = params.flag(PROXY).unwrap_err().to_string();
+        assert!(
+            error.contains("`proxy` as type 0, which is not checkbox"),
+            "{error}"
+        );
+        let error = params.flag(INSECURE).unwrap_err().to_string();
+        assert!(
+            error.contains("does not declare the instance parameter `insecure`"),
+            "{error}"
         );
     }
 
