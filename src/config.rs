@@ -250,6 +250,7 @@ pub enum ConfigError {
 impl InstanceConfig {
     pub fn from_params(params: &Map<String, Value>) -> Result<InstanceConfig, ConfigError> {
         let params = Params::new(params)?;
+        params.log_undeclared();
         let cloud = Cloud::from_params(&params)?;
         let backend = ApiBackend::from_params(&params)?;
         let login_default = params.declared_default(AZURE_AD_ENDPOINT)?;

@@ -155,6 +155,16 @@ impl<'a> Params<'a> {
         Ok(Params { given, declared })
     }
 
+    /// Logs the parameters the declaration does not know, at debug level: like undeclared
+    /// arguments, they are ignored (platforms add their own).
+    pub fn log_undeclared(&self) {
+        for name in self.given.keys() {
+            if self.declared.param(name).is_none() {
+                tracing::debug!(param = %name, "ignoring undeclared instance parameter");
+            }
+        }
+    }
+
     /// The parameter's declaration, which must have a type the parameter's reading fits.
     fn declaration<R: Reading>(
         &self,
