@@ -2,17 +2,20 @@
 //! hosts and which API (the legacy Defender API or Microsoft Graph) to talk to, which sign-in
 //! flow to use with which credentials, and how to connect.
 //! Parameter names are those of integration.yml (and of the XSOAR integration, deprecated
-//! names included, so an existing instance's configuration keeps working).
+//! names included, so an existing instance's configuration keeps working); their types,
+//! defaults and options are read from it too (see [`params`]).
+
+mod params;
 
 use serde_json::{Map, Value};
 
 use crate::auth::secret::{ClientSecret, PrivateKeyPem, RefreshToken};
 use crate::commands::close_reasons::CloseReasonMapping;
-use crate::envelope::kind_of;
+use params::*;
 
-/// The XSOAR integration's own multi-tenant app, used for device code sign-in when the user
-/// brings no app of their own.
-pub const DEFAULT_APP_ID: &str = "9093c354-630a-47f1-b087-6768eb9427e6";
+/// The authority a person signs in at with the device code flow when no tenant is given: any
+/// work or school account's own tenant.
+const ANY_ORGANIZATION: &str = "organizations";
 
 /// A national cloud's hosts and token scope. Values from Microsoft's "Microsoft Defender XDR for
 /// US Government customers" (learn.microsoft.com/defender-xdr/usgov, section API): GCC signs in
@@ -27,22 +30,20 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    fn from_param(value: Option<&str>) -> Result<Cloud, ConfigError> {
-        Ok(match value.unwrap_or("Worldwide") {
+    fn from_params(params: &Params) -> Result<Cloud, ConfigError> {
+        let chosen = match params.select(ENDPOINT_TYPE) {
+            Err(_) if params.given_choice(ENDPOINT_TYPE).is_some_and(names_china) => {
+                return Err(ConfigError::UnsupportedCloud);
+            }
+            chosen => chosen?,
+        };
+        Ok(match chosen {
             "Worldwide" => Cloud::Worldwide,
             "GCC" => Cloud::Gcc,
             "GCC High" => Cloud::GccHigh,
             "DoD" => Cloud::Dod,
             "Custom" => Cloud::Custom,
-            other if names_china(other) => return Err(ConfigError::UnsupportedCloud),
-            other => {
-                return Err(ConfigError::Invalid {
-                    param: "endpoint_type",
-                    reason: format!(
-                        "{other:?} is not a known cloud; use Worldwide, GCC, GCC High, DoD or Custom"
-                    ),
-                });
-            }
+            other => return Err(ENDPOINT_TYPE.unhandled(other)),
         })
     }
 
@@ -133,16 +134,11 @@ impl ApiBackend {
         }
     }
 
-    fn from_param(value: Option<&str>) -> Result<ApiBackend, ConfigError> {
-        match value.unwrap_or("Legacy Defender API") {
+    fn from_params(params: &Params) -> Result<ApiBackend, ConfigError> {
+        match params.select(API_BACKEND)? {
             "Legacy Defender API" => Ok(ApiBackend::Legacy),
             "Microsoft Graph" => Ok(ApiBackend::Graph),
-            other => Err(ConfigError::Invalid {
-                param: "api_backend",
-                reason: format!(
-                    "{other:?} is not a known API; use Legacy Defender API or Microsoft Graph"
-                ),
-            }),
+            other => Err(API_BACKEND.unhandled(other)),
         }
     }
 }
@@ -242,6 +238,9 @@ pub enum ConfigError {
     Invalid { param: &'static str, reason: String },
     #[error("{0}")]
     Missing(String),
+    /// The embedded declaration cannot be read, or lacks a parameter the program reads.
+    #[error("{0}")]
+    Declaration(String),
     #[error(
         "Microsoft 365 Defender is not offered in Microsoft's China cloud (operated by 21Vianet): neither the Defender API nor Microsoft Graph's security incidents and advanced hunting exist there. Use the Worldwide, GCC, GCC High or DoD cloud the tenant lives in."
     )]
@@ -250,23 +249,35 @@ pub enum ConfigError {
 
 impl InstanceConfig {
     pub fn from_params(params: &Map<String, Value>) -> Result<InstanceConfig, ConfigError> {
-        let params = Params(params);
-        let cloud = Cloud::from_param(params.text("endpoint_type")?.as_deref())?;
-        let backend = ApiBackend::from_param(params.text("api_backend")?.as_deref())?;
+        let params = Params::new(params)?;
+        params.log_undeclared();
+        let cloud = Cloud::from_params(&params)?;
+        let backend = ApiBackend::from_params(&params)?;
+        let login_default = params.declared_default(AZURE_AD_ENDPOINT)?;
         let login_host = explicit_or(
-            params.text("azure_ad_endpoint")?,
-            &[WORLDWIDE_LOGIN],
+            params.text(AZURE_AD_ENDPOINT)?,
+            login_default.as_deref().as_slice(),
             cloud.login_host(),
         );
-        let base_url = params.text("base_url")?;
+        let base_url = params.text(BASE_URL)?;
+        let base_url_default = params.declared_default(BASE_URL)?;
         let (api_base, resource) = match backend {
             ApiBackend::Legacy => (
-                explicit_or(base_url, &[WORLDWIDE_API], cloud.api_host()),
+                explicit_or(
+                    base_url,
+                    base_url_default.as_deref().as_slice(),
+                    cloud.api_host(),
+                ),
                 cloud.resource(),
             ),
             ApiBackend::Graph => {
                 // The platform fills in the legacy host as the default Server URL.
-                let defaults = [LEGACY_API_HOSTS.as_slice(), &[WORLDWIDE_GRAPH]].concat();
+                let defaults = [
+                    LEGACY_API_HOSTS.as_slice(),
+                    &[WORLDWIDE_GRAPH],
+                    base_url_default.as_deref().as_slice(),
+                ]
+                .concat();
                 let api_base = explicit_or(base_url, &defaults, cloud.graph_host());
                 if is_china_host(&api_base) || is_china_host(&login_host) {
                     return Err(ConfigError::UnsupportedCloud);
@@ -284,17 +295,22 @@ impl InstanceConfig {
         Ok(InstanceConfig {
             endpoints,
             flow: sign_in_flow(&params)?,
-            insecure: params.flag("insecure")?,
-            proxy: params.flag("proxy")?,
+            insecure: params.flag(INSECURE)?,
+            proxy: params.flag(PROXY)?,
         })
     }
 }
 
-/// A user's value wins unless it is one of the defaults the platform fills in (the Worldwide
-/// host), in which case the chosen cloud's host applies.
+/// A user's value wins unless it is one of the defaults the platform fills in (the declared
+/// default, the Worldwide host), in which case the chosen cloud's host applies: a GCC High
+/// instance keeps its own host although the platform filled the Worldwide one in.
 fn explicit_or(given: Option<String>, defaults: &[&str], cloud_default: &str) -> String {
     match given {
-        Some(url) if !defaults.contains(&url.trim_end_matches('/')) => {
+        Some(url)
+            if !defaults
+                .iter()
+                .any(|d| d.trim_end_matches('/') == url.trim_end_matches('/')) =>
+        {
             url.trim_end_matches('/').to_owned()
         }
         _ => cloud_default.to_owned(),
@@ -302,37 +318,41 @@ fn explicit_or(given: Option<String>, defaults: &[&str], cloud_default: &str) ->
 }
 
 fn sign_in_flow(params: &Params) -> Result<SignInFlow, ConfigError> {
-    if params.flag("use_managed_identities")? {
+    if params.flag(USE_MANAGED_IDENTITIES)? {
         return Ok(SignInFlow::ManagedIdentity {
-            client_id: params.credential_password("managed_identities_client_id")?,
+            client_id: params.credential_password(MANAGED_IDENTITIES_CLIENT_ID)?,
         });
     }
-    let app_id = match params.credential_password("creds_client_id")? {
+    // The hidden `_app_id`'s declared default is the XSOAR app for device code sign-in; it
+    // stands in only when no app id is given under any name, and never for client credentials.
+    let app_id = match params.credential_password(CREDS_CLIENT_ID)? {
         Some(id) => Some(id),
-        None => params.text("_app_id")?.or(params.text("app_id")?),
+        None => params
+            .given_text(HIDDEN_APP_ID)?
+            .or(params.text(DEPRECATED_APP_ID)?),
     };
-    if params.flag("client_credentials")? {
+    if params.flag(CLIENT_CREDENTIALS)? {
         let client_id = app_id.ok_or_else(|| {
             ConfigError::Missing(
                 "Client credentials sign-in needs the app registration's client ID: fill in the `ID or Client ID` parameter (creds_client_id).".to_owned(),
             )
         })?;
-        let tenant = match params.credential_password("creds_tenant_id")? {
+        let tenant = match params.credential_password(CREDS_TENANT_ID)? {
             Some(t) => t,
             None => params
-                .text("_tenant_id")?
-                .or(params.text("tenant_id")?)
+                .text(HIDDEN_TENANT_ID)?
+                .or(params.text(DEPRECATED_TENANT_ID)?)
                 .ok_or_else(|| {
                     ConfigError::Missing(
                         "Client credentials sign-in needs the tenant ID: fill in the `Token or Tenant ID` parameter (creds_tenant_id).".to_owned(),
                     )
                 })?,
         };
-        let certificate = match params.credential("creds_certificate")? {
+        let certificate = match params.credential(CREDS_CERTIFICATE)? {
             Some((Some(thumbprint), Some(key))) => Some((thumbprint, key)),
             _ => match (
-                params.text("certificate_thumbprint")?,
-                params.text("private_key")?,
+                params.text(DEPRECATED_CERTIFICATE_THUMBPRINT)?,
+                params.text(DEPRECATED_PRIVATE_KEY)?,
             ) {
                 (Some(thumbprint), Some(key)) => Some((thumbprint, key)),
                 _ => None,
@@ -346,9 +366,9 @@ fn sign_in_flow(params: &Params) -> Result<SignInFlow, ConfigError> {
                 private_key: PrivateKeyPem::new(key),
             });
         }
-        let secret = match params.credential_password("credentials")? {
+        let secret = match params.credential_password(CREDENTIALS)? {
             Some(secret) => secret,
-            None => params.text("enc_key")?.ok_or_else(|| {
+            None => params.text(DEPRECATED_ENC_KEY)?.ok_or_else(|| {
                 ConfigError::Missing(
                     "Client credentials sign-in needs a client secret (the `Client Secret` parameter) or a certificate (`Certificate Thumbprint` with its private key).".to_owned(),
                 )
@@ -360,7 +380,14 @@ fn sign_in_flow(params: &Params) -> Result<SignInFlow, ConfigError> {
             secret: ClientSecret::new(secret),
         });
     }
-    let app_id = app_id.unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+    let app_id = match app_id {
+        Some(id) => id,
+        None => params.declared_default(HIDDEN_APP_ID)?.ok_or_else(|| {
+            ConfigError::Missing(
+                "Device code sign-in needs an app registration's client ID: fill in the `ID or Client ID` parameter (creds_client_id).".to_owned(),
+            )
+        })?,
+    };
     // XSOAR lets a refresh token ride along in the app id as `<app id>@<refresh token>`.
     let (client_id, seeded_refresh_token) = match app_id.split_once('@') {
         Some((id, token)) if !token.is_empty() => (id.to_owned(), Some(RefreshToken::new(token))),
@@ -369,79 +396,10 @@ fn sign_in_flow(params: &Params) -> Result<SignInFlow, ConfigError> {
     Ok(SignInFlow::DeviceCode {
         client_id,
         tenant: params
-            .credential_password("creds_tenant_id")?
-            .unwrap_or_else(|| "organizations".to_owned()),
+            .credential_password(CREDS_TENANT_ID)?
+            .unwrap_or_else(|| ANY_ORGANIZATION.to_owned()),
         seeded_refresh_token,
     })
-}
-
-/// A credentials parameter's identifier and password, each possibly empty.
-type Credential = (Option<String>, Option<String>);
-
-/// Typed reads of the raw parameter map.
-struct Params<'a>(&'a Map<String, Value>);
-
-impl Params<'_> {
-    /// A text parameter; empty means not set.
-    fn text(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(non_empty(s)),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(wrong_type(name, "text", other)),
-        }
-    }
-
-    /// A checkbox parameter: XSOAR sends booleans, sometimes `"true"`/`"false"`.
-    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" => Ok(true),
-                "false" | "no" | "" => Ok(false),
-                _ => Err(ConfigError::Invalid {
-                    param: name,
-                    reason: format!("{s:?} is not true or false"),
-                }),
-            },
-            Some(other) => Err(wrong_type(name, "true or false", other)),
-        }
-    }
-
-    /// A credentials parameter (type 9): `{"identifier": …, "password": …}`; a plain string is
-    /// taken as the password.
-    fn credential(&self, name: &'static str) -> Result<Option<Credential>, ConfigError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some((None, non_empty(s)))),
-            Some(Value::Object(fields)) => {
-                let field = |key: &str| match fields.get(key) {
-                    Some(Value::String(s)) => Ok(non_empty(s)),
-                    None | Some(Value::Null) => Ok(None),
-                    Some(other) => Err(wrong_type(name, "a credentials object of strings", other)),
-                };
-                Ok(Some((field("identifier")?, field("password")?)))
-            }
-            Some(other) => Err(wrong_type(name, "a credentials object", other)),
-        }
-    }
-
-    fn credential_password(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
-        Ok(self.credential(name)?.and_then(|(_, password)| password))
-    }
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-fn wrong_type(param: &'static str, expected: &str, found: &Value) -> ConfigError {
-    ConfigError::Invalid {
-        param,
-        reason: format!("expected {expected}, got {}", kind_of(found)),
-    }
 }
 
 /// The fetch parameters, validated.
@@ -470,21 +428,21 @@ pub const MAX_FETCH_TIMEOUT_SECS: u64 = 24 * 3600;
 
 impl FetchSettings {
     pub fn from_params(params: &Map<String, Value>) -> Result<FetchSettings, ConfigError> {
-        let params = Params(params);
+        let params = Params::new(params)?;
         let first_fetch_text = params
-            .text("first_fetch")?
-            .unwrap_or_else(|| "12 hours".to_owned());
+            .text(FIRST_FETCH)?
+            .ok_or_else(|| FIRST_FETCH.missing())?;
         let now = jiff::Timestamp::now();
         let first_fetch = crate::fetch::time::parse_point_in_time(&first_fetch_text, now)
             .ok_or_else(|| ConfigError::Invalid {
-                param: "first_fetch",
+                param: FIRST_FETCH.name,
                 reason: format!(
                     "{first_fetch_text:?} is not a time; use a span such as `3 days`, `12 hours` or `30 minutes`, an ISO-8601 time, or epoch seconds"
                 ),
             })?;
         if first_fetch > now {
             return Err(ConfigError::Invalid {
-                param: "first_fetch",
+                param: FIRST_FETCH.name,
                 reason: format!(
                     "{first_fetch_text:?} is in the future, so nothing would ever be fetched; use a time in the past or a span such as `3 days`"
                 ),
@@ -492,11 +450,11 @@ impl FetchSettings {
         }
         // Nothing in Defender is older than 1970; the cursor accepts no earlier time.
         let first_fetch = first_fetch.max(crate::fetch::time::EARLIEST);
-        let max_fetch = match params.whole_number("max_fetch")? {
-            None => 10,
+        let max_fetch = match params.whole_number(MAX_FETCH)? {
+            None => return Err(MAX_FETCH.missing()),
             Some(n) if n < 1 => {
                 return Err(ConfigError::Invalid {
-                    param: "max_fetch",
+                    param: MAX_FETCH.name,
                     reason: format!("{n} is not a positive number of incidents"),
                 });
             }
@@ -511,11 +469,13 @@ impl FetchSettings {
                 n.min(MAX_FETCH_LIMIT)
             }
         };
-        let fetch_timeout = match params.whole_number("fetch_timeout")? {
+        // Empty (or 0) means no limit of the integration's own; a missing one takes the declared
+        // default, as a configured instance has it.
+        let fetch_timeout = match params.whole_number(FETCH_TIMEOUT)? {
             None | Some(0) => None,
             Some(n) if n < 0 => {
                 return Err(ConfigError::Invalid {
-                    param: "fetch_timeout",
+                    param: FETCH_TIMEOUT.name,
                     reason: format!("{n} is not a number of seconds"),
                 });
             }
@@ -532,11 +492,11 @@ impl FetchSettings {
                 ))
             }
         };
-        let lookback_minutes = match params.whole_number("fetch_lookback")? {
-            None => 10,
+        let lookback_minutes = match params.whole_number(FETCH_LOOKBACK)? {
+            None => return Err(FETCH_LOOKBACK.missing()),
             Some(n) if !(0..=24 * 60).contains(&n) => {
                 return Err(ConfigError::Invalid {
-                    param: "fetch_lookback",
+                    param: FETCH_LOOKBACK.name,
                     reason: format!("{n} is not a number of minutes from 0 to 1440"),
                 });
             }
@@ -547,7 +507,8 @@ impl FetchSettings {
             max_fetch,
             fetch_timeout,
             lookback: jiff::SignedDuration::from_mins(lookback_minutes),
-            incident_type: params.text("incidentType")?,
+            // Empty means no type; a missing one takes the declared default.
+            incident_type: params.text(INCIDENT_TYPE)?,
         })
     }
 }
@@ -594,6 +555,46 @@ mod fetch_settings_tests {
             );
         }
     }
+
+    /// A missing parameter has its declared default, as a configured instance does; an empty
+    /// `fetch_timeout` means no limit and an empty `incidentType` no type.
+    #[test]
+    fn missing_fetch_parameters_take_their_declared_defaults() {
+        let before = jiff::Timestamp::now();
+        let defaults = settings(json!({})).unwrap();
+        let twelve_hours = jiff::SignedDuration::from_hours(12);
+        assert!(
+            defaults.first_fetch <= before - twelve_hours + jiff::SignedDuration::from_secs(60)
+        );
+        assert!(
+            defaults.first_fetch >= before - twelve_hours - jiff::SignedDuration::from_secs(60)
+        );
+        assert_eq!(defaults.max_fetch, 10);
+        assert_eq!(
+            defaults.fetch_timeout,
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(defaults.lookback, jiff::SignedDuration::from_mins(10));
+        assert_eq!(
+            defaults.incident_type.as_deref(),
+            Some("M365 Defender Incident")
+        );
+        let emptied = settings(json!({
+            "first_fetch": "", "max_fetch": "", "fetch_timeout": "", "fetch_lookback": " ",
+            "incidentType": ""
+        }))
+        .unwrap();
+        assert_eq!(emptied.max_fetch, 10);
+        assert_eq!(emptied.fetch_timeout, None);
+        assert_eq!(emptied.lookback, jiff::SignedDuration::from_mins(10));
+        assert_eq!(emptied.incident_type, None);
+        assert_eq!(
+            settings(json!({"fetch_timeout": "0"}))
+                .unwrap()
+                .fetch_timeout,
+            None
+        );
+    }
 }
 
 /// Which way incidents are mirrored (`mirror_direction`).
@@ -636,74 +637,39 @@ pub struct MirrorSettings {
 
 impl MirrorSettings {
     pub fn from_params(params: &Map<String, Value>) -> Result<MirrorSettings, ConfigError> {
-        let params = Params(params);
-        let direction = match params.text("mirror_direction")?.as_deref() {
-            None | Some("None") => MirrorDirection::None,
-            Some("Incoming") => MirrorDirection::Incoming,
-            Some("Outgoing") => MirrorDirection::Outgoing,
-            Some("Incoming And Outgoing") => MirrorDirection::Both,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    param: "mirror_direction",
-                    reason: format!(
-                        "{other:?} is not one of None, Incoming, Outgoing, Incoming And Outgoing"
-                    ),
-                });
-            }
+        let params = Params::new(params)?;
+        let direction = match params.select(MIRROR_DIRECTION)? {
+            "None" => MirrorDirection::None,
+            "Incoming" => MirrorDirection::Incoming,
+            "Outgoing" => MirrorDirection::Outgoing,
+            "Incoming And Outgoing" => MirrorDirection::Both,
+            other => return Err(MIRROR_DIRECTION.unhandled(other)),
         };
         Ok(MirrorSettings {
             direction,
-            close_incident: params.flag("close_incident")?,
-            close_out: params.flag("close_out")?,
+            close_incident: params.flag(CLOSE_INCIDENT)?,
+            close_out: params.flag(CLOSE_OUT)?,
             comment_tag: params
-                .text("comment_tag")?
-                .unwrap_or_else(|| "CommentToMicrosoft365Defender".to_owned()),
+                .text(COMMENT_TAG)?
+                .ok_or_else(|| COMMENT_TAG.missing())?,
             comment_tag_from_defender: params
-                .text("comment_tag_from_microsoft365defender")?
-                .unwrap_or_else(|| "CommentFromMicrosoft365Defender".to_owned()),
+                .text(COMMENT_TAG_FROM_DEFENDER)?
+                .ok_or_else(|| COMMENT_TAG_FROM_DEFENDER.missing())?,
             close_reasons: CloseReasonMapping::parse(
                 params
                     .text_if(
-                        "custom_xsoar_to_defender_close_reason",
-                        "custom_xsoar_to_defender_close_reason_mapping",
+                        CUSTOM_XSOAR_TO_DEFENDER_CLOSE_REASON,
+                        CUSTOM_XSOAR_TO_DEFENDER_CLOSE_REASON_MAPPING,
                     )?
                     .as_deref(),
                 params
                     .text_if(
-                        "custom_defender_to_xsoar_close_reason",
-                        "custom_defender_to_xsoar_close_reason_mapping",
+                        CUSTOM_DEFENDER_TO_XSOAR_CLOSE_REASON,
+                        CUSTOM_DEFENDER_TO_XSOAR_CLOSE_REASON_MAPPING,
                     )?
                     .as_deref(),
             ),
         })
-    }
-}
-
-impl Params<'_> {
-    /// The text parameter `name` when the flag `switch` is on.
-    fn text_if(
-        &self,
-        switch: &'static str,
-        name: &'static str,
-    ) -> Result<Option<String>, ConfigError> {
-        if self.flag(switch)? {
-            self.text(name)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// A whole-number parameter, sent as text or as a number; empty means not set.
-    fn whole_number(&self, name: &'static str) -> Result<Option<i64>, ConfigError> {
-        let Some(text) = self.text(name)? else {
-            return Ok(None);
-        };
-        text.parse::<i64>()
-            .map(Some)
-            .map_err(|_| ConfigError::Invalid {
-                param: name,
-                reason: format!("{text:?} is not a whole number"),
-            })
     }
 }
 
@@ -725,7 +691,7 @@ mod tests {
                 tenant,
                 seeded_refresh_token,
             } => {
-                assert_eq!(client_id, DEFAULT_APP_ID);
+                assert_eq!(client_id, "9093c354-630a-47f1-b087-6768eb9427e6");
                 assert_eq!(tenant, "organizations");
                 assert!(seeded_refresh_token.is_none());
             }
@@ -751,6 +717,24 @@ mod tests {
         };
         assert_eq!(client_id, "app");
         assert_eq!(seeded_refresh_token.unwrap().secret(), "rt-1");
+    }
+
+    /// The hidden `_app_id`'s declared default (the XSOAR app) stands in for device code sign-in
+    /// only: the deprecated `app_id` still counts, and client credentials need an app of the
+    /// user's own.
+    #[test]
+    fn the_declared_app_id_serves_only_device_code_sign_in() {
+        let c = config(json!({"app_id": "old-app"})).unwrap();
+        assert!(
+            matches!(c.flow, SignInFlow::DeviceCode { client_id, .. } if client_id == "old-app")
+        );
+        let err = config(json!({
+            "client_credentials": true,
+            "creds_tenant_id": {"password": "t"},
+            "credentials": {"password": "s3cret"}
+        }))
+        .unwrap_err();
+        assert!(err.to_string().contains("client ID"), "{err}");
     }
 
     #[test]
@@ -887,6 +871,89 @@ mod tests {
             );
             assert!(error.to_string().contains("21Vianet"), "{error}");
         }
+    }
+
+    /// Each option integration.yml declares for a select means something distinct here, and
+    /// every value the program knows is among the options.
+    #[test]
+    fn every_declared_option_of_a_select_has_a_meaning() {
+        let integration = crate::declaration::integration().unwrap();
+        let options = |name: &str| integration.param(name).unwrap().options.clone();
+        let clouds: Vec<Cloud> = options("endpoint_type")
+            .iter()
+            .map(|o| config(json!({"endpoint_type": o})).unwrap().endpoints.cloud)
+            .collect();
+        assert_eq!(
+            clouds,
+            [
+                Cloud::Worldwide,
+                Cloud::Gcc,
+                Cloud::GccHigh,
+                Cloud::Dod,
+                Cloud::Custom
+            ]
+        );
+        let backends: Vec<ApiBackend> = options("api_backend")
+            .iter()
+            .map(|o| config(json!({"api_backend": o})).unwrap().endpoints.backend)
+            .collect();
+        assert_eq!(backends, [ApiBackend::Legacy, ApiBackend::Graph]);
+        let directions: Vec<MirrorDirection> = options("mirror_direction")
+            .iter()
+            .map(|o| {
+                MirrorSettings::from_params(json!({"mirror_direction": o}).as_object().unwrap())
+                    .unwrap()
+                    .direction
+            })
+            .collect();
+        assert_eq!(
+            directions,
+            [
+                MirrorDirection::None,
+                MirrorDirection::Incoming,
+                MirrorDirection::Outgoing,
+                MirrorDirection::Both
+            ]
+        );
+        let error = config(json!({"endpoint_type": "Mars"})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "The instance parameter `endpoint_type` is invalid: \"Mars\" is not one of its options: Worldwide, GCC, GCC High, DoD, Custom."
+        );
+    }
+
+    /// The Server URL and sign-in host the platform fills in are the Worldwide hosts, which
+    /// `explicit_or` reads as "the chosen cloud's host".
+    #[test]
+    fn the_declared_hosts_are_the_worldwide_ones() {
+        let integration = crate::declaration::integration().unwrap();
+        let default = |name: &str| integration.param(name).unwrap().defaultvalue.clone();
+        assert_eq!(
+            default("base_url"),
+            Some(json!(Cloud::Worldwide.api_host()))
+        );
+        assert_eq!(
+            default("azure_ad_endpoint"),
+            Some(json!(Cloud::Worldwide.login_host()))
+        );
+        let c = config(json!({"endpoint_type": "GCC High"})).unwrap();
+        assert_eq!(
+            c.endpoints.api_base,
+            "https://api-gov.security.microsoft.us"
+        );
+        assert_eq!(c.endpoints.login_host, "https://login.microsoftonline.us");
+    }
+
+    #[test]
+    fn mirroring_defaults_come_from_the_declaration() {
+        let m = MirrorSettings::from_params(&Map::new()).unwrap();
+        assert_eq!(m.direction, MirrorDirection::None);
+        assert!(!m.close_incident && !m.close_out);
+        assert_eq!(m.comment_tag, "CommentToMicrosoft365Defender");
+        assert_eq!(
+            m.comment_tag_from_defender,
+            "CommentFromMicrosoft365Defender"
+        );
     }
 
     #[test]

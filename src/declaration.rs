@@ -10,7 +10,8 @@ use serde_json::Value;
 /// integration.yml as compact JSON, converted by the build script.
 const INTEGRATION_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/integration.json"));
 
-/// The parts of integration.yml the binary reads.
+/// The parts of integration.yml the binary reads; serde skips the rest (displays, descriptions
+/// of arguments, outputs), which only the platform shows.
 #[derive(Debug, Deserialize)]
 pub struct Integration {
     pub configuration: Vec<ParamDeclaration>,
@@ -26,8 +27,6 @@ pub struct Script {
 #[derive(Debug, Deserialize)]
 pub struct ParamDeclaration {
     pub name: String,
-    #[serde(default)]
-    pub display: Option<String>,
     #[serde(rename = "type")]
     pub kind: u8,
     #[serde(default)]
@@ -43,8 +42,6 @@ pub struct CommandDeclaration {
     pub description: String,
     #[serde(default)]
     pub arguments: Vec<ArgumentDeclaration>,
-    #[serde(default)]
-    pub outputs: Vec<OutputDeclaration>,
 }
 
 /// How an argument's text is interpreted (the `type` key of an argument; absent = text).
@@ -59,7 +56,6 @@ pub enum ArgumentType {
 #[derive(Debug, Deserialize)]
 pub struct ArgumentDeclaration {
     pub name: String,
-    pub description: String,
     #[serde(default)]
     pub required: bool,
     #[serde(default, rename = "defaultValue")]
@@ -70,15 +66,6 @@ pub struct ArgumentDeclaration {
     pub is_array: bool,
     #[serde(default, rename = "type")]
     pub kind: Option<ArgumentType>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OutputDeclaration {
-    #[serde(rename = "contextPath")]
-    pub context_path: String,
-    pub description: String,
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
 }
 
 /// The parsed declaration, read once per process.
