@@ -49,9 +49,9 @@ pub trait Choice: Copy + Eq + 'static {
 
     /// The accepted member `text` names: its declared spelling, or any other the type knows.
     fn from_text(text: &str) -> Option<Self> {
-        let accepted = Self::ACCEPTED.iter().copied();
-        accepted
-            .clone()
+        Self::ACCEPTED
+            .iter()
+            .copied()
             .find(|member| member.declared() == text)
             .or_else(|| Self::spelled(text).filter(|member| Self::ACCEPTED.contains(member)))
     }
@@ -69,7 +69,8 @@ pub trait Choice: Copy + Eq + 'static {
 /// [`GraphEnum`](crate::graph::enums::GraphEnum)): the members it accepts, in the order
 /// integration.yml lists them, spelled there by `legacy_name` or `graph_name`. A value may come
 /// in any spelling Microsoft documented for a member (Graph's metadata names, older names,
-/// portal labels) and reads as the declared spelling of the member it names.
+/// portal labels) and reads as the declared spelling of the member it names. The member itself
+/// is `.0`, for a handler that sends another spelling than integration.yml shows.
 macro_rules! graph_enum_argument {
     (
         $(#[$meta:meta])*
@@ -77,7 +78,7 @@ macro_rules! graph_enum_argument {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        $vis struct $name($enum);
+        $vis struct $name(pub $enum);
 
         impl $crate::args::Choice for $name {
             const ACCEPTED: &'static [$name] = &[$($name($enum::$member)),+];

@@ -303,6 +303,31 @@ mod tests {
     }
 
     #[test]
+    fn every_predefined_value_in_integration_yml_is_accepted() {
+        let integration = integration().unwrap();
+        for command in COMMANDS {
+            let (Some(declaration), Run::Online(handler)) =
+                (integration.command(command.name), &command.run)
+            else {
+                continue;
+            };
+            let required = declaration.arguments.iter().filter(|a| a.required);
+            for argument in &declaration.arguments {
+                for value in &argument.predefined {
+                    let mut given: Map<String, Value> = required
+                        .clone()
+                        .map(|a| (a.name.clone(), Value::from("1")))
+                        .collect();
+                    given.insert(argument.name.clone(), Value::from(value.as_str()));
+                    if let Err(error) = handler(&mut GivenArgs::new(declaration, &given)) {
+                        panic!("{} `{}`: {error}", command.name, argument.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn commands_without_the_network_take_no_arguments() {
         for Reads {
             command, declared, ..
