@@ -1,6 +1,7 @@
 //! Command dispatch: a command name from the envelope becomes one handler call. [`COMMANDS`]
 //! is the one table of commands, each named once beside its handler; each handler file holds
-//! one family of commands from argument use to the entries it returns; this file only routes.
+//! one family of commands from their argument structs to the entries they return; this file
+//! only routes: it reads a command's arguments into its struct, then runs the handler with it.
 
 mod auth;
 pub(crate) mod close_reasons;
