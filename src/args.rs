@@ -1,90 +1,352 @@
-//! Command arguments checked against their declaration in integration.yml before anything else
-//! happens. Raw arguments arrive the way XSOAR sends them (strings: `"10"`, `"true"`, `"a,b"`),
-//! or as JSON numbers, booleans and arrays; what leaves this module is typed and trusted.
+//! Command arguments, from what the platform sends to the typed values a handler trusts. Raw
+//! arguments arrive the way XSOAR sends them (strings: `"10"`, `"true"`, `"a,b"`), or as JSON
+//! numbers, booleans and arrays.
+//!
+//! Each command's arguments are one struct implementing [`FromArgs`], built once from
+//! [`GivenArgs`] before the handler runs, before the instance's configuration is read and before
+//! any network call. Each field is read with a parser whose type decides what is accepted: a
+//! number within its [`NumberRange`], a member of a [`Choice`] type in any spelling that type
+//! knows, a list, JSON. integration.yml still decides what the platform shows, what is required
+//! and what the default is; a test reads every command's struct against it (names, order, kinds,
+//! predefined values), so the two cannot drift.
 
-use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::api::IncidentId;
 use crate::api::incident_id::TEXT_IDS_NEED_GRAPH;
 use crate::config::ApiBackend;
-use crate::declaration::{ArgumentDeclaration, ArgumentType, CommandDeclaration};
+use crate::declaration::{ArgumentDeclaration, CommandDeclaration};
 use crate::error::{ArgumentError, ShownValue};
-use crate::graph::enums::legacy_name_in;
 
-/// A validated argument value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArgValue {
-    Text(String),
-    Number(i64),
-    Flag(bool),
-    List(Vec<String>),
-    Json(Value),
+/// A command's arguments as one typed value. The impl reads each field with one parser of
+/// [`GivenArgs`], in the order integration.yml declares the arguments (the first error is then
+/// about the first argument in error, as the user reads them).
+pub trait FromArgs: Sized {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<Self, ArgumentError>;
 }
 
-/// The validated arguments of one command, defaults applied.
-#[derive(Debug, Clone, Default)]
-pub struct Args {
-    values: HashMap<String, ArgValue>,
+/// A command that takes no arguments.
+impl FromArgs for () {
+    fn from_args(_: &mut GivenArgs<'_>) -> Result<(), ArgumentError> {
+        Ok(())
+    }
 }
 
-impl Args {
-    pub fn text(&self, name: &str) -> Option<&str> {
-        match self.values.get(name) {
-            Some(ArgValue::Text(text)) => Some(text),
-            _ => None,
+/// A fixed set of values an argument accepts. The type, not the argument's name, decides which
+/// members are accepted and how each may be spelled; integration.yml's `predefined` list shows
+/// the same members, spelled [`Choice::declared`], to the platform's UI.
+pub trait Choice: Copy + Eq + 'static {
+    /// The members accepted, in the order integration.yml lists them.
+    const ACCEPTED: &'static [Self];
+
+    /// The member as integration.yml spells it, which is also the value the handler sends on.
+    fn declared(self) -> &'static str;
+
+    /// The member any spelling the type knows names, accepted or not.
+    fn spelled(text: &str) -> Option<Self>;
+
+    /// The accepted member `text` names: its declared spelling, or any other the type knows.
+    fn from_text(text: &str) -> Option<Self> {
+        Self::ACCEPTED
+            .iter()
+            .copied()
+            .find(|member| member.declared() == text)
+            .or_else(|| Self::spelled(text).filter(|member| Self::ACCEPTED.contains(member)))
+    }
+
+    /// The declared spellings of the accepted members, in order.
+    fn accepted_spellings() -> Vec<&'static str> {
+        Self::ACCEPTED
+            .iter()
+            .map(|member| member.declared())
+            .collect()
+    }
+}
+
+/// Declares an argument type over one of Defender's enumerations (a
+/// [`GraphEnum`](crate::graph::enums::GraphEnum)): the members it accepts, in the order
+/// integration.yml lists them, spelled there by `legacy_name` or `graph_name`. A value may come
+/// in any spelling Microsoft documented for a member (Graph's metadata names, older names,
+/// portal labels) and reads as the declared spelling of the member it names. The member itself
+/// is `.0`, for a handler that sends another spelling than integration.yml shows.
+macro_rules! graph_enum_argument {
+    (
+        $(#[$meta:meta])*
+        $vis:vis $name:ident($enum:ident) spelled $spelling:ident: [$($member:ident),+ $(,)?]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis struct $name(pub $enum);
+
+        impl $crate::args::Choice for $name {
+            const ACCEPTED: &'static [$name] = &[$($name($enum::$member)),+];
+
+            fn declared(self) -> &'static str {
+                $crate::graph::enums::GraphEnum::$spelling(self.0)
+            }
+
+            fn spelled(text: &str) -> Option<$name> {
+                <$enum as $crate::graph::enums::GraphEnum>::parse(text).map($name)
+            }
+        }
+    };
+}
+pub(crate) use graph_enum_argument;
+
+/// The arguments of one command as the platform gave them, beside their declaration. The
+/// parsers read one argument each: the given value, or the declaration's default, checked
+/// against what the field's type accepts.
+pub struct GivenArgs<'a> {
+    declaration: Option<&'a CommandDeclaration>,
+    given: &'a Map<String, Value>,
+    read: Vec<Read>,
+}
+
+/// How a command's struct read one argument. A test compares these with the declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub name: &'static str,
+    /// Whether the struct cannot do without it.
+    pub required: bool,
+    pub kind: ReadKind,
+}
+
+/// What a parser took an argument for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadKind {
+    Text,
+    Number(NumberRange),
+    Flag,
+    List,
+    Json,
+    /// One of these declared spellings.
+    Choice(Vec<&'static str>),
+}
+
+impl<'a> GivenArgs<'a> {
+    /// The arguments `given` to a command of this `declaration`. Arguments the declaration does
+    /// not know are ignored (platforms add their own) with a debug line.
+    pub fn new(declaration: &'a CommandDeclaration, given: &'a Map<String, Value>) -> Self {
+        for name in given.keys() {
+            if !declaration.arguments.iter().any(|a| &a.name == name) {
+                tracing::debug!(argument = %name, command = %declaration.name, "ignoring undeclared argument");
+            }
+        }
+        GivenArgs {
+            declaration: Some(declaration),
+            given,
+            read: Vec::new(),
         }
     }
 
-    pub fn number(&self, name: &str) -> Option<i64> {
-        match self.values.get(name) {
-            Some(ArgValue::Number(n)) => Some(*n),
-            _ => None,
+    /// The arguments of a command integration.yml does not declare (the platform's own): none
+    /// is read.
+    pub fn undeclared(given: &'a Map<String, Value>) -> Self {
+        GivenArgs {
+            declaration: None,
+            given,
+            read: Vec::new(),
         }
     }
 
-    pub fn flag(&self, name: &str) -> Option<bool> {
-        match self.values.get(name) {
-            Some(ArgValue::Flag(b)) => Some(*b),
-            _ => None,
-        }
+    /// The arguments read so far, in order.
+    pub fn reads(&self) -> &[Read] {
+        &self.read
     }
 
-    pub fn list(&self, name: &str) -> Option<&[String]> {
-        match self.values.get(name) {
-            Some(ArgValue::List(items)) => Some(items),
-            _ => None,
-        }
+    /// A text argument. An empty text stays a value (an empty `assigned_to` unassigns).
+    pub fn text(&mut self, name: &'static str) -> Result<Option<String>, ArgumentError> {
+        self.value(name, false, ReadKind::Text)?
+            .map(|value| single_text(name, value))
+            .transpose()
     }
 
-    pub fn json(&self, name: &str) -> Option<&Value> {
-        match self.values.get(name) {
-            Some(ArgValue::Json(value)) => Some(value),
-            _ => None,
-        }
+    /// A text argument that must be given.
+    pub fn required_text(&mut self, name: &'static str) -> Result<String, ArgumentError> {
+        let value = self.value(name, true, ReadKind::Text)?;
+        value.map_or_else(|| Err(missing(name)), |value| single_text(name, value))
     }
 
-    /// An incident id argument, for the API `backend`. Ids are numbers on the legacy API, so
-    /// there a text id is refused here, before any request; Microsoft Graph's may be any text.
-    pub fn incident_id(
-        &self,
-        name: &str,
-        backend: ApiBackend,
-    ) -> Result<IncidentId, ArgumentError> {
-        let text = self.text(name).unwrap_or_default().trim();
-        match (IncidentId::from_text(text), backend) {
-            (None, _) => Err(ArgumentError::Missing {
-                name: name.to_owned(),
+    /// A whole number within `range`.
+    pub fn number(
+        &mut self,
+        name: &'static str,
+        range: NumberRange,
+    ) -> Result<Option<i64>, ArgumentError> {
+        let Some(value) = self.value(name, false, ReadKind::Number(range))? else {
+            return Ok(None);
+        };
+        let number = whole_number(value).ok_or_else(|| {
+            invalid(
+                name,
+                value,
+                format!("Expected a whole number. {}", range.accepted()),
+            )
+        })?;
+        if !range.contains(number) {
+            return Err(invalid(
+                name,
+                value,
+                format!("Out of range. {}", range.accepted()),
+            ));
+        }
+        // In range, so within `i64`.
+        Ok(Some(number as i64))
+    }
+
+    /// A count within `range`, whose least value is not negative.
+    pub fn count(
+        &mut self,
+        name: &'static str,
+        range: NumberRange,
+    ) -> Result<Option<usize>, ArgumentError> {
+        self.number(name, range)?
+            .map(|number| non_negative(name, number))
+            .transpose()
+    }
+
+    /// A number of seconds within `range`.
+    pub fn seconds(
+        &mut self,
+        name: &'static str,
+        range: NumberRange,
+    ) -> Result<Option<Duration>, ArgumentError> {
+        self.number(name, range)?
+            .map(|number| non_negative(name, number).map(Duration::from_secs))
+            .transpose()
+    }
+
+    /// `timeout` of a command that calls the API: its seconds for the whole command
+    /// ([`TIMEOUT_SECONDS`]), [`DEFAULT_TIMEOUT`] when the declaration gives no default.
+    pub fn timeout(&mut self) -> Result<Duration, ArgumentError> {
+        Ok(self
+            .seconds("timeout", TIMEOUT_SECONDS)?
+            .unwrap_or(DEFAULT_TIMEOUT))
+    }
+
+    /// `true` or `false` (also `yes` and `no`, in any case).
+    pub fn flag(&mut self, name: &'static str) -> Result<Option<bool>, ArgumentError> {
+        let Some(value) = self.value(name, false, ReadKind::Flag)? else {
+            return Ok(None);
+        };
+        let flag = match value {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" => Some(true),
+                "false" | "no" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        flag.map(Some)
+            .ok_or_else(|| invalid(name, value, "Expected true or false.".to_owned()))
+    }
+
+    /// A comma-separated list or a JSON array of values, without empty items; empty when not
+    /// given.
+    pub fn list(&mut self, name: &'static str) -> Result<Vec<String>, ArgumentError> {
+        let Some(value) = self.value(name, false, ReadKind::List)? else {
+            return Ok(Vec::new());
+        };
+        list_items(value).ok_or_else(|| {
+            invalid(
+                name,
+                value,
+                "Expected a comma-separated list or a JSON array of values.".to_owned(),
+            )
+        })
+    }
+
+    /// A JSON value, given as JSON or as its text.
+    pub fn json(&mut self, name: &'static str) -> Result<Option<Value>, ArgumentError> {
+        let Some(value) = self.value(name, false, ReadKind::Json)? else {
+            return Ok(None);
+        };
+        match value {
+            Value::String(s) => serde_json::from_str(s).map(Some).map_err(|e| {
+                invalid(
+                    name,
+                    value,
+                    format!("Expected a JSON value; it does not parse: {e}."),
+                )
             }),
-            (Some(IncidentId::Text(_)), ApiBackend::Legacy) => Err(ArgumentError::Invalid {
-                name: name.to_owned(),
-                value: ShownValue(text.to_owned()),
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    /// A member of `T`, in any spelling `T` knows.
+    pub fn choice<T: Choice>(&mut self, name: &'static str) -> Result<Option<T>, ArgumentError> {
+        let kind = ReadKind::Choice(T::accepted_spellings());
+        let Some(value) = self.value(name, false, kind)? else {
+            return Ok(None);
+        };
+        let text = single_text(name, value)?;
+        T::from_text(&text).map(Some).ok_or_else(|| {
+            let allowed = T::accepted_spellings().join(", ");
+            invalid(name, value, format!("Allowed values: {allowed}."))
+        })
+    }
+
+    /// An incident id that must be given. Which ids the API takes is known only once the
+    /// instance's configuration is read: the handler checks it then
+    /// ([`IncidentIdArgument::for_api`]).
+    pub fn incident_id(&mut self, name: &'static str) -> Result<IncidentIdArgument, ArgumentError> {
+        let text = self.required_text(name)?;
+        IncidentId::from_text(text.trim())
+            .map(|id| IncidentIdArgument { name, id })
+            .ok_or_else(|| missing(name))
+    }
+
+    /// The value of argument `name` to convert: the given one, or the declaration's default;
+    /// none when neither is there and the argument is not required.
+    fn value(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        kind: ReadKind,
+    ) -> Result<Option<&'a Value>, ArgumentError> {
+        self.read.push(Read {
+            name,
+            required,
+            kind,
+        });
+        let argument = self
+            .declaration
+            .and_then(|declaration| declaration.arguments.iter().find(|a| a.name == name));
+        let value = argument.and_then(|argument| {
+            let given = self.given.get(name).filter(|v| !is_absent(argument, v));
+            given.or(argument.default_value.as_ref())
+        });
+        let required = required || argument.is_some_and(|argument| argument.required);
+        match value {
+            None if required => Err(missing(name)),
+            value => Ok(value),
+        }
+    }
+}
+
+/// An incident id argument, for the handler to check against the API the instance uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentIdArgument {
+    name: &'static str,
+    id: IncidentId,
+}
+
+impl IncidentIdArgument {
+    /// The id, for the API `backend`. Ids are numbers on the legacy API, so there a text id is
+    /// refused here, before any request; Microsoft Graph's may be any text.
+    pub fn for_api(&self, backend: ApiBackend) -> Result<IncidentId, ArgumentError> {
+        match (&self.id, backend) {
+            (IncidentId::Text(text), ApiBackend::Legacy) => Err(ArgumentError::Invalid {
+                name: self.name.to_owned(),
+                value: ShownValue(text.clone()),
                 allowed: format!(
                     "Expected a whole number: the legacy Microsoft 365 Defender API numbers its incidents. {TEXT_IDS_NEED_GRAPH}"
                 ),
             }),
-            (Some(id), _) => Ok(id),
+            (id, _) => Ok(id.clone()),
         }
     }
 }
@@ -118,103 +380,14 @@ pub const TIMEOUT_SECONDS: NumberRange = NumberRange {
     negative_means: None,
 };
 
-/// The range of every number argument in integration.yml, by command and argument; `None` as
-/// the command means every command. A test keeps this table and the declaration in step.
-const NUMBER_RANGES: &[(Option<&str>, &str, NumberRange)] = &[
-    // The device code step waits for a person, and the platform holds a worker while it
-    // does; 0 checks once without waiting.
-    (
-        Some("microsoft-365-defender-auth-complete"),
-        "timeout",
-        NumberRange {
-            min: 0,
-            max: 60,
-            unit: "seconds",
-            negative_means: None,
-        },
-    ),
-    (None, "timeout", TIMEOUT_SECONDS),
-    // 100 pages of the API's 100: more than a war-room table or a playbook loop can use.
-    (
-        Some("microsoft-365-defender-incidents-list"),
-        "limit",
-        NumberRange {
-            min: 1,
-            max: 10_000,
-            unit: "incidents",
-            negative_means: None,
-        },
-    ),
-    (
-        Some("microsoft-365-defender-incidents-list"),
-        "offset",
-        NumberRange {
-            min: 0,
-            max: 1_000_000,
-            unit: "incidents",
-            negative_means: None,
-        },
-    ),
-    // The advanced hunting API returns at most 100,000 rows of one query:
-    // https://learn.microsoft.com/en-us/defender-xdr/api-advanced-hunting
-    (
-        Some("microsoft-365-defender-advanced-hunting"),
-        "limit",
-        NumberRange {
-            min: 1,
-            max: 100_000,
-            unit: "rows",
-            negative_means: Some("no limit"),
-        },
-    ),
-    // XSOAR's incident status: 0 pending, 1 active, 2 done, 3 archived.
-    (
-        Some("update-remote-system"),
-        "status",
-        NumberRange {
-            min: 0,
-            max: 3,
-            unit: "(the XSOAR incident status)",
-            negative_means: None,
-        },
-    ),
-];
-
-/// A number argument no entry of [`NUMBER_RANGES`] names (a test keeps that from happening)
-/// still gets a range that no arithmetic on it can overflow.
-const UNLISTED_RANGE: NumberRange = NumberRange {
-    min: 0,
-    max: i32::MAX as i64,
-    unit: "",
-    negative_means: None,
-};
-
-/// The accepted values of number argument `argument` of `command`.
-pub fn number_range(command: &str, argument: &str) -> NumberRange {
-    NUMBER_RANGES
-        .iter()
-        .find(|(c, a, _)| *a == argument && c.is_none_or(|c| c == command))
-        .map_or(UNLISTED_RANGE, |(_, _, range)| *range)
-}
+/// `timeout` of a command that calls the API when its declaration gives none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl NumberRange {
     /// Whether `number` is accepted.
     pub fn contains(&self, number: i128) -> bool {
         (i128::from(self.min)..=i128::from(self.max)).contains(&number)
             || (self.negative_means.is_some() && (i128::from(i64::MIN)..0).contains(&number))
-    }
-
-    /// `number` for argument `name`, or the error that names the argument and the range.
-    pub fn check(&self, name: &str, number: i64) -> Result<i64, ArgumentError> {
-        if self.contains(i128::from(number)) {
-            Ok(number)
-        } else {
-            Err(ArgumentError::Invalid {
-                name: name.to_owned(),
-                value: ShownValue(number.to_string()),
-                allowed: format!("Out of range. {}", self.accepted()),
-            })
-        }
     }
 
     /// The sentence that tells the user which values are accepted.
@@ -234,43 +407,6 @@ impl NumberRange {
     }
 }
 
-/// Validates `raw` against `declaration`. Arguments the declaration does not know are ignored
-/// (platforms add their own) with a debug line.
-pub fn validate(
-    declaration: &CommandDeclaration,
-    raw: &Map<String, Value>,
-) -> Result<Args, ArgumentError> {
-    for name in raw.keys() {
-        if !declaration.arguments.iter().any(|a| &a.name == name) {
-            tracing::debug!(argument = %name, command = %declaration.name, "ignoring undeclared argument");
-        }
-    }
-    let mut values = HashMap::with_capacity(declaration.arguments.len());
-    for argument in &declaration.arguments {
-        let given = raw.get(&argument.name).filter(|v| !is_absent(argument, v));
-        let value = match (given, &argument.default_value) {
-            (Some(value), _) => Some(value),
-            (None, Some(default)) => Some(default),
-            (None, None) => None,
-        };
-        match value {
-            Some(value) => {
-                values.insert(
-                    argument.name.clone(),
-                    convert(&declaration.name, argument, value)?,
-                );
-            }
-            None if argument.required => {
-                return Err(ArgumentError::Missing {
-                    name: argument.name.clone(),
-                });
-            }
-            None => {}
-        }
-    }
-    Ok(Args { values })
-}
-
 /// Whether a given value counts as not given. XSOAR sends `""` for an argument left empty in a
 /// playbook; for typed and predefined arguments that can only mean "not set". A plain text
 /// argument keeps `""` as a value (an empty `assigned_to` unassigns an incident).
@@ -284,74 +420,41 @@ fn is_absent(argument: &ArgumentDeclaration, value: &Value) -> bool {
     }
 }
 
-fn convert(
-    command: &str,
-    argument: &ArgumentDeclaration,
-    value: &Value,
-) -> Result<ArgValue, ArgumentError> {
-    let invalid = |allowed: String| ArgumentError::Invalid {
-        name: argument.name.clone(),
+/// One scalar as text.
+fn single_text(name: &str, value: &Value) -> Result<String, ArgumentError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(invalid(
+            name,
+            value,
+            "Expected a single text value.".to_owned(),
+        )),
+    }
+}
+
+/// A number of a range whose least value is not negative, as the unsigned type it counts in.
+fn non_negative<T: TryFrom<i64>>(name: &str, number: i64) -> Result<T, ArgumentError> {
+    T::try_from(number).map_err(|_| ArgumentError::Invalid {
+        name: name.to_owned(),
+        value: ShownValue(number.to_string()),
+        allowed: "Expected zero or a positive whole number.".to_owned(),
+    })
+}
+
+fn missing(name: &str) -> ArgumentError {
+    ArgumentError::Missing {
+        name: name.to_owned(),
+    }
+}
+
+fn invalid(name: &str, value: &Value, allowed: String) -> ArgumentError {
+    ArgumentError::Invalid {
+        name: name.to_owned(),
         value: ShownValue(shown(value)),
         allowed,
-    };
-    if argument.is_array {
-        let items = list_items(value).ok_or_else(|| {
-            invalid("Expected a comma-separated list or a JSON array of values.".to_owned())
-        })?;
-        let items = items
-            .into_iter()
-            .map(|item| {
-                check_predefined(argument, &item).map_err(|allowed| ArgumentError::Invalid {
-                    name: argument.name.clone(),
-                    value: ShownValue(item.clone()),
-                    allowed,
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        return Ok(ArgValue::List(items));
     }
-    let converted = match argument.kind {
-        Some(ArgumentType::Number) => {
-            let range = number_range(command, &argument.name);
-            let number = whole_number(value)
-                .ok_or_else(|| invalid(format!("Expected a whole number. {}", range.accepted())))?;
-            if !range.contains(number) {
-                return Err(invalid(format!("Out of range. {}", range.accepted())));
-            }
-            // In range, so within `i64`.
-            ArgValue::Number(number as i64)
-        }
-        Some(ArgumentType::Boolean) => {
-            let flag = match value {
-                Value::Bool(b) => Some(*b),
-                Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                    "true" | "yes" => Some(true),
-                    "false" | "no" => Some(false),
-                    _ => None,
-                },
-                _ => None,
-            };
-            ArgValue::Flag(flag.ok_or_else(|| invalid("Expected true or false.".to_owned()))?)
-        }
-        Some(ArgumentType::Json) => {
-            match value {
-                Value::String(s) => ArgValue::Json(serde_json::from_str(s).map_err(|e| {
-                    invalid(format!("Expected a JSON value; it does not parse: {e}."))
-                })?),
-                other => ArgValue::Json(other.clone()),
-            }
-        }
-        None => {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                _ => return Err(invalid("Expected a single text value.".to_owned())),
-            };
-            ArgValue::Text(check_predefined(argument, &text).map_err(invalid)?)
-        }
-    };
-    Ok(converted)
 }
 
 /// The whole number `value` stands for: a JSON number or its text, as an integer or in a
@@ -393,24 +496,6 @@ fn list_items(value: &Value) -> Option<Vec<String>> {
     Some(items.into_iter().filter(|i| !i.is_empty()).collect())
 }
 
-/// `text` as one of the argument's predefined values, if it has any. A value of one of
-/// Defender's enumerations (`status`, `classification`, `determination`) may come in any
-/// spelling Microsoft documented — Graph's metadata names, older names, portal labels — and
-/// reads as the declared (legacy) value it names.
-fn check_predefined(argument: &ArgumentDeclaration, text: &str) -> Result<String, String> {
-    let declared = |value: &str| argument.predefined.iter().any(|p| p == value);
-    if argument.predefined.is_empty() || declared(text) {
-        return Ok(text.to_owned());
-    }
-    match legacy_name_in(&argument.name, text).filter(|name| declared(name)) {
-        Some(name) => Ok(name.to_owned()),
-        None => Err(format!(
-            "Allowed values: {}.",
-            argument.predefined.join(", ")
-        )),
-    }
-}
-
 fn shown(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -421,6 +506,7 @@ fn shown(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::enums::{AlertStatus, Determination, IncidentStatus};
     use serde_json::json;
 
     fn declaration(arguments: Value) -> CommandDeclaration {
@@ -428,9 +514,45 @@ mod tests {
             .unwrap()
     }
 
-    fn raw(value: Value) -> Map<String, Value> {
-        value.as_object().unwrap().clone()
+    /// What `parse` reads from `given` to a command of `declaration`.
+    fn read<T>(
+        declaration: &CommandDeclaration,
+        given: Value,
+        parse: impl FnOnce(&mut GivenArgs<'_>) -> Result<T, ArgumentError>,
+    ) -> Result<T, ArgumentError> {
+        let given = given.as_object().unwrap().clone();
+        parse(&mut GivenArgs::new(declaration, &given))
     }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| (*item).to_owned()).collect()
+    }
+
+    const INCIDENTS: NumberRange = NumberRange {
+        min: 1,
+        max: 10_000,
+        unit: "incidents",
+        negative_means: None,
+    };
+
+    const ROWS: NumberRange = NumberRange {
+        min: 1,
+        max: 100_000,
+        unit: "rows",
+        negative_means: Some("no limit"),
+    };
+
+    graph_enum_argument!(
+        Status(IncidentStatus) spelled legacy_name: [Active, InProgress, Resolved]
+    );
+
+    graph_enum_argument!(
+        Verdict(Determination) spelled legacy_name: [NotMalicious, NotEnoughDataToValidate]
+    );
+
+    graph_enum_argument!(
+        NewOrResolved(AlertStatus) spelled graph_name: [New, Resolved]
+    );
 
     #[test]
     fn applies_defaults_and_parses_numbers() {
@@ -438,12 +560,18 @@ mod tests {
             {"name": "limit", "description": "x", "type": "number", "defaultValue": "100"},
             {"name": "offset", "description": "x", "type": "number"}
         ]));
-        let args = validate(&decl, &raw(json!({"offset": "5"}))).unwrap();
-        assert_eq!(args.number("limit"), Some(100));
-        assert_eq!(args.number("offset"), Some(5));
-        let args = validate(&decl, &raw(json!({"limit": 7, "offset": ""}))).unwrap();
+        let both = |args: &mut GivenArgs<'_>| {
+            Ok((
+                args.number("limit", INCIDENTS)?,
+                args.number("offset", INCIDENTS)?,
+            ))
+        };
         assert_eq!(
-            (args.number("limit"), args.number("offset")),
+            read(&decl, json!({"offset": "5"}), both).unwrap(),
+            (Some(100), Some(5))
+        );
+        assert_eq!(
+            read(&decl, json!({"limit": 7, "offset": ""}), both).unwrap(),
             (Some(7), None)
         );
     }
@@ -451,18 +579,20 @@ mod tests {
     #[test]
     fn names_argument_value_and_what_is_allowed() {
         let decl = declaration(json!([
-            {"name": "status", "description": "x", "predefined": ["Active", "Resolved"], "auto": "PREDEFINED"},
+            {"name": "status", "description": "x", "predefined": ["Active", "InProgress", "Resolved"], "auto": "PREDEFINED"},
             {"name": "limit", "description": "x", "type": "number"}
         ]));
-        let err = validate(&decl, &raw(json!({"status": "open"}))).unwrap_err();
+        let err = read(&decl, json!({"status": "open"}), |a| {
+            a.choice::<Status>("status")
+        })
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Invalid value for argument `status`: \"open\". Allowed values: Active, Resolved."
+            "Invalid value for argument `status`: \"open\". Allowed values: Active, InProgress, Resolved."
         );
-        let err = validate_in(
-            "microsoft-365-defender-incidents-list",
-            json!({"limit": "ten"}),
-        )
+        let err = read(&decl, json!({"limit": "ten"}), |a| {
+            a.number("limit", INCIDENTS)
+        })
         .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -473,38 +603,95 @@ mod tests {
     #[test]
     fn enumeration_values_read_as_the_declared_spelling() {
         let decl = declaration(json!([
-            {"name": "status", "description": "x", "predefined": ["Active", "InProgress"], "auto": "PREDEFINED"},
-            {"name": "determination", "description": "x", "predefined": ["NotMalicious", "NoEnoughDataToValidate"]},
-            {"name": "kind", "description": "x", "predefined": ["Active"]}
+            {"name": "status", "description": "x", "predefined": ["Active", "InProgress", "Resolved"]},
+            {"name": "determination", "description": "x", "predefined": ["NotMalicious", "NoEnoughDataToValidate"]}
         ]));
+        let both = |args: &mut GivenArgs<'_>| {
+            let status = args.choice::<Status>("status")?;
+            let determination = args.choice::<Verdict>("determination")?;
+            Ok((
+                status.map(Choice::declared),
+                determination.map(Choice::declared),
+            ))
+        };
         let given = json!({"status": "inProgress", "determination": "insufficientData"});
-        let args = validate(&decl, &raw(given)).unwrap();
-        assert_eq!(args.text("status"), Some("InProgress"));
-        assert_eq!(args.text("determination"), Some("NoEnoughDataToValidate"));
-        let args = validate(&decl, &raw(json!({"determination": "Not malicious"}))).unwrap();
-        assert_eq!(args.text("determination"), Some("NotMalicious"));
-        // A member the argument does not declare, and an argument of no enumeration.
-        assert!(validate(&decl, &raw(json!({"status": "resolved"}))).is_err());
-        assert!(validate(&decl, &raw(json!({"kind": "active"}))).is_err());
+        assert_eq!(
+            read(&decl, given, both).unwrap(),
+            (Some("InProgress"), Some("NoEnoughDataToValidate"))
+        );
+        let given = json!({"status": "Active", "determination": "Not malicious"});
+        assert_eq!(
+            read(&decl, given, both).unwrap(),
+            (Some("Active"), Some("NotMalicious"))
+        );
+        // A member the type does not accept, and a member of another enumeration.
+        assert!(read(&decl, json!({"status": "redirected"}), both).is_err());
+        assert!(read(&decl, json!({"status": "new"}), both).is_err());
+    }
+
+    #[test]
+    fn the_type_decides_the_spellings_not_the_argument_name() {
+        let decl = declaration(json!([
+            {"name": "status", "description": "x", "predefined": ["new", "resolved"]}
+        ]));
+        let alert = |given| read(&decl, given, |a| a.choice::<NewOrResolved>("status"));
+        assert_eq!(
+            alert(json!({"status": "New"}))
+                .unwrap()
+                .map(Choice::declared),
+            Some("new")
+        );
+        let err = alert(json!({"status": "Active"})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value for argument `status`: \"Active\". Allowed values: new, resolved."
+        );
+        let incident = read(&decl, json!({"status": "new"}), |a| {
+            a.choice::<Status>("status")
+        });
+        assert!(incident.is_err());
+    }
+
+    #[test]
+    fn every_accepted_member_reads_back_from_its_declared_spelling() {
+        fn round_trips<T: Choice + std::fmt::Debug>() {
+            for member in T::ACCEPTED {
+                assert_eq!(T::from_text(member.declared()), Some(*member));
+            }
+        }
+        round_trips::<Status>();
+        round_trips::<Verdict>();
+        round_trips::<NewOrResolved>();
     }
 
     #[test]
     fn required_arguments_must_be_given() {
         let decl = declaration(json!([{"name": "id", "description": "x", "required": true}]));
-        let err = validate(&decl, &raw(json!({"id": ""}))).unwrap_err();
+        let err = read(&decl, json!({"id": ""}), |a| a.required_text("id")).unwrap_err();
+        assert_eq!(err.to_string(), "Missing required argument `id`.");
+        // Also when the struct insists and the declaration does not.
+        let decl = declaration(json!([{"name": "id", "description": "x"}]));
+        let err = read(&decl, json!({}), |a| a.required_text("id")).unwrap_err();
         assert_eq!(err.to_string(), "Missing required argument `id`.");
     }
 
     #[test]
-    fn splits_lists_and_checks_each_item() {
+    fn splits_lists() {
         let decl = declaration(json!([
             {"name": "tags", "description": "x", "isArray": true},
-            {"name": "kinds", "description": "x", "isArray": true, "predefined": ["a", "b"]}
+            {"name": "kinds", "description": "x", "isArray": true}
         ]));
-        let args = validate(&decl, &raw(json!({"tags": "x, y,,z", "kinds": ["a", "b"]}))).unwrap();
-        assert_eq!(args.list("tags").unwrap(), ["x", "y", "z"]);
-        let err = validate(&decl, &raw(json!({"kinds": "a,c"}))).unwrap_err();
-        assert!(err.to_string().contains("\"c\""), "{err}");
+        let both = |args: &mut GivenArgs<'_>| Ok((args.list("tags")?, args.list("kinds")?));
+        let (tags, kinds) =
+            read(&decl, json!({"tags": "x, y,,z", "kinds": ["a", 1]}), both).unwrap();
+        assert_eq!(
+            (tags, kinds),
+            (strings(&["x", "y", "z"]), strings(&["a", "1"]))
+        );
+        let (tags, kinds) = read(&decl, json!({"tags": ""}), both).unwrap();
+        assert!(tags.is_empty() && kinds.is_empty());
+        let err = read(&decl, json!({"tags": [["x"]]}), |a| a.list("tags")).unwrap_err();
+        assert!(err.to_string().contains("comma-separated list"), "{err}");
     }
 
     #[test]
@@ -513,114 +700,105 @@ mod tests {
             {"name": "odata", "description": "x", "type": "json"},
             {"name": "changed", "description": "x", "type": "boolean"}
         ]));
-        let args = validate(
-            &decl,
-            &raw(json!({"odata": "{\"$top\": 1}", "changed": "True"})),
-        )
-        .unwrap();
-        assert_eq!(args.json("odata"), Some(&json!({"$top": 1})));
-        assert_eq!(args.flag("changed"), Some(true));
-        let err = validate(&decl, &raw(json!({"odata": "{nope"}))).unwrap_err();
+        let both = |args: &mut GivenArgs<'_>| Ok((args.json("odata")?, args.flag("changed")?));
+        let given = json!({"odata": "{\"$top\": 1}", "changed": "True"});
+        assert_eq!(
+            read(&decl, given, both).unwrap(),
+            (Some(json!({"$top": 1})), Some(true))
+        );
+        let err = read(&decl, json!({"odata": "{nope"}), both).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("Invalid value for argument `odata`"),
             "{err}"
+        );
+        let err = read(&decl, json!({"changed": "maybe"}), both).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value for argument `changed`: \"maybe\". Expected true or false."
         );
     }
 
     #[test]
     fn incident_ids_are_numbers_on_the_legacy_api_and_any_text_on_graph() {
         let decl = declaration(json!([{"name": "id", "description": "x", "required": true}]));
-        let args = validate(&decl, &raw(json!({"id": " 1201 "}))).unwrap();
+        let id = |given| read(&decl, given, |a| a.incident_id("id"));
         for backend in [ApiBackend::Legacy, ApiBackend::Graph] {
             assert_eq!(
-                args.incident_id("id", backend).unwrap(),
+                id(json!({"id": " 1201 "}))
+                    .unwrap()
+                    .for_api(backend)
+                    .unwrap(),
                 IncidentId::Number(1201)
             );
         }
-        let args = validate(&decl, &raw(json!({"id": 1201}))).unwrap();
         assert_eq!(
-            args.incident_id("id", ApiBackend::Legacy).unwrap(),
+            id(json!({"id": 1201}))
+                .unwrap()
+                .for_api(ApiBackend::Legacy)
+                .unwrap(),
             IncidentId::Number(1201)
         );
-        let args = validate(&decl, &raw(json!({"id": "ed-4c2a/7"}))).unwrap();
+        let text = id(json!({"id": "ed-4c2a/7"})).unwrap();
         assert_eq!(
-            args.incident_id("id", ApiBackend::Graph).unwrap(),
+            text.for_api(ApiBackend::Graph).unwrap(),
             IncidentId::Text("ed-4c2a/7".to_owned())
         );
-        let err = args.incident_id("id", ApiBackend::Legacy).unwrap_err();
+        let err = text.for_api(ApiBackend::Legacy).unwrap_err();
         assert!(
             err.to_string().starts_with(
                 "Invalid value for argument `id`: \"ed-4c2a/7\". Expected a whole number: the legacy Microsoft 365 Defender API numbers its incidents."
             ),
             "{err}"
         );
-        let err = Args::default()
-            .incident_id("id", ApiBackend::Graph)
-            .unwrap_err();
+        let err = id(json!({"id": "  "})).unwrap_err();
         assert_eq!(err.to_string(), "Missing required argument `id`.");
     }
 
     #[test]
     fn text_keeps_empty_string_and_rejects_arrays() {
         let decl = declaration(json!([{"name": "assigned_to", "description": "x"}]));
-        let args = validate(&decl, &raw(json!({"assigned_to": ""}))).unwrap();
-        assert_eq!(args.text("assigned_to"), Some(""));
-        assert!(validate(&decl, &raw(json!({"assigned_to": ["a"]}))).is_err());
-    }
-
-    fn validate_in(command: &str, given: Value) -> Result<Args, ArgumentError> {
-        let integration = crate::declaration::integration().unwrap();
-        validate(integration.command(command).unwrap(), &raw(given))
-    }
-
-    #[test]
-    fn every_declared_number_argument_has_a_range_of_its_own() {
-        let integration = crate::declaration::integration().unwrap();
-        for command in &integration.script.commands {
-            for argument in &command.arguments {
-                if argument.kind != Some(ArgumentType::Number) {
-                    continue;
-                }
-                let range = number_range(&command.name, &argument.name);
-                assert_ne!(
-                    range, UNLISTED_RANGE,
-                    "{} {}: add its range to NUMBER_RANGES",
-                    command.name, argument.name
-                );
-                if let Some(default) = &argument.default_value {
-                    let default = whole_number(default).expect("a whole default");
-                    assert!(
-                        range.contains(default),
-                        "{} {}: default {default} is out of its range",
-                        command.name,
-                        argument.name
-                    );
-                }
-            }
-        }
+        let text = |given| read(&decl, given, |a| a.text("assigned_to"));
+        assert_eq!(
+            text(json!({"assigned_to": ""})).unwrap().as_deref(),
+            Some("")
+        );
+        assert!(text(json!({"assigned_to": ["a"]})).is_err());
     }
 
     #[test]
-    fn the_readme_lists_every_range() {
-        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
-        let section = readme
-            .split("## Limits and caps")
-            .nth(1)
-            .and_then(|rest| rest.split("\n## ").next())
-            .expect("README.md has a section `## Limits and caps`");
-        for (_, argument, range) in NUMBER_RANGES {
-            let shown = format!("{} to {}", range.min, range.max);
-            assert!(
-                section.contains(&shown) && section.contains(&format!("`{argument}`")),
-                "README's limits do not mention `{argument}`: {shown}"
-            );
-        }
+    fn each_read_is_recorded_in_order() {
+        let decl = declaration(json!([
+            {"name": "b", "description": "x", "type": "number"},
+            {"name": "a", "description": "x", "predefined": ["Active"]}
+        ]));
+        let given = Map::new();
+        let mut args = GivenArgs::new(&decl, &given);
+        args.number("b", INCIDENTS).unwrap();
+        args.choice::<Status>("a").unwrap();
+        let kinds: Vec<(&str, ReadKind)> = args
+            .reads()
+            .iter()
+            .map(|r| (r.name, r.kind.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("b", ReadKind::Number(INCIDENTS)),
+                (
+                    "a",
+                    ReadKind::Choice(vec!["Active", "InProgress", "Resolved"])
+                )
+            ]
+        );
     }
 
     #[test]
     fn timeouts_are_whole_seconds_within_an_hour() {
-        let command = "microsoft-365-defender-incidents-list";
+        let decl = declaration(json!([
+            {"name": "timeout", "description": "x", "type": "number", "defaultValue": "30"}
+        ]));
+        let timeout = |value| read(&decl, json!({"timeout": value}), |a| a.timeout());
         for accepted in [
             json!("1"),
             json!(" 3600 "),
@@ -628,11 +806,8 @@ mod tests {
             json!(30.0),
             json!("1e3"),
         ] {
-            let args = validate_in(command, json!({"timeout": accepted})).unwrap();
-            assert!(
-                (1..=3600).contains(&args.number("timeout").unwrap()),
-                "{accepted}"
-            );
+            let seconds = timeout(accepted.clone()).unwrap().as_secs();
+            assert!((1..=3600).contains(&seconds), "{accepted}");
         }
         let refused = [
             json!("0"),
@@ -658,106 +833,58 @@ mod tests {
             json!({"seconds": 5}),
         ];
         for value in refused {
-            let err = validate_in(command, json!({"timeout": value})).unwrap_err();
-            let message = err.to_string();
+            let message = timeout(value.clone()).unwrap_err().to_string();
             assert!(
                 message.starts_with("Invalid value for argument `timeout`")
                     && message.ends_with("Accepted values: 1 to 3600 seconds."),
                 "{value}: {message}"
             );
         }
-        let err = validate_in(command, json!({"timeout": "9223372036854775807"})).unwrap_err();
         assert_eq!(
-            err.to_string(),
+            timeout(json!("9223372036854775807"))
+                .unwrap_err()
+                .to_string(),
             "Invalid value for argument `timeout`: \"9223372036854775807\". Out of range. Accepted values: 1 to 3600 seconds."
         );
-        let err = validate_in(command, json!({"timeout": "1.5"})).unwrap_err();
         assert_eq!(
-            err.to_string(),
+            timeout(json!("1.5")).unwrap_err().to_string(),
             "Invalid value for argument `timeout`: \"1.5\". Expected a whole number. Accepted values: 1 to 3600 seconds."
         );
-    }
-
-    #[test]
-    fn auth_complete_waits_at_most_a_minute_and_zero_checks_once() {
-        let command = "microsoft-365-defender-auth-complete";
-        let args = validate_in(command, json!({"timeout": "0"})).unwrap();
-        assert_eq!(args.number("timeout"), Some(0));
-        let args = validate_in(command, json!({})).unwrap();
-        assert_eq!(args.number("timeout"), Some(60));
-        let err = validate_in(command, json!({"timeout": "61"})).unwrap_err();
-        assert!(
-            err.to_string()
-                .ends_with("Out of range. Accepted values: 0 to 60 seconds."),
-            "{err}"
-        );
-        assert!(validate_in(command, json!({"timeout": -1})).is_err());
-    }
-
-    #[test]
-    fn incident_limits_and_offsets_have_caps() {
-        let command = "microsoft-365-defender-incidents-list";
-        let args = validate_in(command, json!({"limit": "10000", "offset": "1000000"})).unwrap();
+        let no_default =
+            declaration(json!([{"name": "timeout", "description": "x", "type": "number"}]));
         assert_eq!(
-            (args.number("limit"), args.number("offset")),
-            (Some(10_000), Some(1_000_000))
+            read(&no_default, json!({}), |a| a.timeout()).unwrap(),
+            DEFAULT_TIMEOUT
         );
-        for (name, value) in [
-            ("limit", "0"),
-            ("limit", "-1"),
-            ("limit", "10001"),
-            ("offset", "-1"),
-            ("offset", "1000001"),
-            ("offset", "18446744073709551616"),
-        ] {
-            let err = validate_in(command, json!({ name: value })).unwrap_err();
-            assert!(
-                err.to_string()
-                    .starts_with(&format!("Invalid value for argument `{name}`")),
-                "{name}={value}: {err}"
-            );
-        }
     }
 
     #[test]
-    fn a_negative_hunting_limit_means_no_limit_and_zero_is_refused() {
-        let command = "microsoft-365-defender-advanced-hunting";
+    fn counts_have_caps_and_a_negative_limit_can_mean_none() {
+        let decl = declaration(json!([{"name": "limit", "description": "x", "type": "number"}]));
+        let count = |value| {
+            read(&decl, json!({"limit": value}), |a| {
+                a.count("limit", INCIDENTS)
+            })
+        };
+        assert_eq!(count(json!("10000")).unwrap(), Some(10_000));
+        for value in ["0", "-1", "10001", "18446744073709551616"] {
+            assert!(count(json!(value)).is_err(), "{value}");
+        }
+        let rows = |value| read(&decl, json!({"limit": value}), |a| a.number("limit", ROWS));
         for (value, expected) in [
             ("-1", -1),
             ("-9223372036854775808", i64::MIN),
             ("100000", 100_000),
         ] {
-            let args = validate_in(command, json!({"query": "T", "limit": value})).unwrap();
-            assert_eq!(args.number("limit"), Some(expected));
+            assert_eq!(rows(json!(value)).unwrap(), Some(expected));
         }
         for value in ["0", "100001", "-9223372036854775809"] {
-            let err = validate_in(command, json!({"query": "T", "limit": value})).unwrap_err();
+            let err = rows(json!(value)).unwrap_err();
             assert!(
                 err.to_string()
                     .ends_with("Accepted values: 1 to 100000 rows, or -1 for no limit."),
                 "{value}: {err}"
             );
         }
-    }
-
-    #[test]
-    fn the_mirrored_status_is_an_xsoar_status() {
-        let command = "update-remote-system";
-        let args = validate_in(command, json!({"remoteId": "1", "status": 2})).unwrap();
-        assert_eq!(args.number("status"), Some(2));
-        for value in [json!(4), json!(-1), json!("2.5")] {
-            assert!(validate_in(command, json!({"remoteId": "1", "status": value})).is_err());
-        }
-    }
-
-    #[test]
-    fn the_range_is_checked_again_where_a_number_is_used() {
-        assert_eq!(TIMEOUT_SECONDS.check("timeout", 3600).unwrap(), 3600);
-        let err = TIMEOUT_SECONDS.check("timeout", i64::MAX).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("Accepted values: 1 to 3600 seconds."),
-            "{err}"
-        );
     }
 }

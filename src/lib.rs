@@ -64,15 +64,14 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
     let outcome = CommandSpec::named(&name)
         .ok_or_else(|| Error::UnknownCommand(name.clone()))
         .and_then(|command| {
-            let args = validated_args(command, &args)?;
+            let args = given_args(command, &args)?;
             let invocation = Invocation {
                 command,
-                args,
                 params: &params,
                 last_run: &last_run,
                 integration_instance: integration_instance.as_deref(),
             };
-            commands::run(invocation, &mut integration_context)
+            commands::run(invocation, args, &mut integration_context)
         });
     match outcome {
         Ok(outcome) => (
@@ -105,16 +104,17 @@ pub fn run_envelope(envelope: Envelope) -> (OutputDocument, ExitStatus) {
     }
 }
 
-fn validated_args(
+/// The arguments given to `command`, beside the declaration they are read against.
+fn given_args<'a>(
     command: &CommandSpec,
-    raw: &Map<String, serde_json::Value>,
-) -> Result<args::Args, Error> {
+    raw: &'a Map<String, serde_json::Value>,
+) -> Result<args::GivenArgs<'a>, Error> {
     if command.source == Source::Platform {
-        return Ok(args::Args::default());
+        return Ok(args::GivenArgs::undeclared(raw));
     }
     let integration = declaration::integration().map_err(Error::Declaration)?;
     let declaration = integration
         .command(command.name)
         .ok_or_else(|| Error::UnknownCommand(command.name.to_owned()))?;
-    Ok(args::validate(declaration, raw)?)
+    Ok(args::GivenArgs::new(declaration, raw))
 }

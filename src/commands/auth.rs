@@ -6,15 +6,37 @@ use serde_json::{Map, Value};
 
 use super::Outcome;
 use crate::api::{Api, IncidentsBackend};
-use crate::args::Args;
+use crate::args::{FromArgs, GivenArgs, NumberRange};
 use crate::auth::{Session, SignInError, device_code, token_cache};
-use crate::error::Error;
+use crate::error::{ArgumentError, Error};
 use crate::http::Deadline;
 use crate::output::{Entry, ResultItem};
 
 /// auth-complete waits at most this long for the user, whatever its `timeout` says: the
 /// platform would otherwise hold a worker for the whole sign-in.
-const MAX_WAIT_SECONDS: i64 = 60;
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The arguments of `auth-complete`.
+pub struct CompleteArgs {
+    pub timeout: Option<Duration>,
+}
+
+impl FromArgs for CompleteArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<CompleteArgs, ArgumentError> {
+        Ok(CompleteArgs {
+            timeout: args.seconds("timeout", WAIT_SECONDS)?,
+        })
+    }
+}
+
+/// `timeout` of auth-complete. The device code step waits for a person, and the platform holds
+/// a worker while it does; 0 checks once without waiting.
+const WAIT_SECONDS: NumberRange = NumberRange {
+    min: 0,
+    max: MAX_WAIT.as_secs() as i64,
+    unit: "seconds",
+    negative_means: None,
+};
 
 /// Timeout of the one API call the connection tests make, signing in included.
 const TEST_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,15 +66,12 @@ pub async fn start(session: &mut Session<'_>) -> Result<Outcome, Error> {
 }
 
 /// `microsoft-365-defender-auth-complete`: waits for the user to finish signing in.
-pub async fn complete(session: &mut Session<'_>, args: &Args) -> Result<Outcome, Error> {
+pub async fn complete(session: &mut Session<'_>, args: &CompleteArgs) -> Result<Outcome, Error> {
     let pending =
         token_cache::pending_device_code(session.context()).ok_or(SignInError::NoDeviceCode)?;
-    let wait = args
-        .number("timeout")
-        .unwrap_or(MAX_WAIT_SECONDS)
-        .clamp(0, MAX_WAIT_SECONDS);
+    let wait = args.timeout.unwrap_or(MAX_WAIT).min(MAX_WAIT);
     // The whole wait, requests included, is the command's `timeout`.
-    let deadline = Deadline::after(secs(wait.max(1)));
+    let deadline = Deadline::after(wait.max(Duration::from_secs(1)));
     let outcome = device_code::complete(session.config(), session.http(), &pending, deadline).await;
     let grant = match outcome {
         Ok(grant) => grant,
@@ -99,8 +118,4 @@ async fn probe_api(session: &mut Session<'_>) -> Result<(), Error> {
 
 fn note(text: impl Into<String>) -> Outcome {
     Outcome::single(ResultItem::Entry(Entry::note(text, Value::Null)))
-}
-
-fn secs(seconds: i64) -> Duration {
-    Duration::from_secs(seconds.max(0) as u64)
 }

@@ -2,6 +2,7 @@
 //! context and the first rows as a readable table.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
@@ -10,7 +11,7 @@ use serde_json::value::RawValue;
 use super::Outcome;
 use crate::api::hunting::SchemaColumn;
 use crate::api::{Api, ApiError, HuntingRequest};
-use crate::args::Args;
+use crate::args::{FromArgs, GivenArgs, NumberRange};
 use crate::error::{ArgumentError, Error};
 use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
@@ -22,16 +23,43 @@ const CONTEXT_KEY: &str = "query";
 /// helps nobody and slows the platform's UI.
 const MAX_TABLE_ROWS: usize = 1000;
 
-pub async fn run(backend: &mut Api<'_, '_>, args: &Args) -> Result<Outcome, Error> {
-    let query = args.text("query").ok_or_else(|| ArgumentError::Missing {
-        name: "query".to_owned(),
-    })?;
+/// The arguments of `advanced-hunting`.
+pub struct HuntingArgs {
+    pub query: String,
+    pub limit: Option<i64>,
+    pub timeout: Duration,
+    pub timespan: Option<String>,
+}
+
+impl FromArgs for HuntingArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<HuntingArgs, ArgumentError> {
+        Ok(HuntingArgs {
+            query: args.required_text("query")?,
+            limit: args.number("limit", ROW_LIMIT)?,
+            timeout: args.timeout()?,
+            timespan: args.text("timespan")?,
+        })
+    }
+}
+
+/// `limit`: the advanced hunting API returns at most 100,000 rows of one query
+/// (<https://learn.microsoft.com/en-us/defender-xdr/api-advanced-hunting>).
+const ROW_LIMIT: NumberRange = NumberRange {
+    min: 1,
+    max: 100_000,
+    unit: "rows",
+    negative_means: Some("no limit"),
+};
+
+pub async fn run(backend: &mut Api<'_, '_>, args: &HuntingArgs) -> Result<Outcome, Error> {
+    let query = &args.query;
     // XSOAR's convention: a negative limit means no limit.
-    let limit = args.number("limit").and_then(|n| u64::try_from(n).ok());
+    let limit = args.limit.and_then(|n| u64::try_from(n).ok());
     let request = HuntingRequest {
         query: with_limit(query, limit),
         timespan: args
-            .text("timespan")
+            .timespan
+            .as_deref()
             .filter(|t| !t.trim().is_empty())
             .map(str::to_owned),
     };

@@ -3,6 +3,7 @@
 //! readable table, whose columns playbooks and analysts know.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -13,8 +14,11 @@ use crate::api::incidents::model::{
 use crate::api::incidents::summary::IncidentSummary;
 use crate::api::odata::UserOptions;
 use crate::api::{ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
-use crate::args::Args;
+use crate::args::{
+    Choice, FromArgs, GivenArgs, IncidentIdArgument, NumberRange, graph_enum_argument,
+};
 use crate::error::{ArgumentError, Error, ShownValue};
+use crate::graph::enums::{Classification, Determination, IncidentStatus};
 use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
 
@@ -41,8 +45,132 @@ const COLUMNS: [&str; 16] = [
     "Device groups",
 ];
 
+/// The arguments of `incidents-list`.
+pub struct ListArgs {
+    pub status: Option<StatusArgument>,
+    pub assigned_to: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    pub timeout: Duration,
+    pub odata: Option<Value>,
+}
+
+impl FromArgs for ListArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<ListArgs, ArgumentError> {
+        Ok(ListArgs {
+            status: args.choice("status")?,
+            assigned_to: args.text("assigned_to")?,
+            limit: args.count("limit", LIST_LIMIT)?.unwrap_or(0),
+            offset: args.count("offset", LIST_OFFSET)?.unwrap_or(0),
+            timeout: args.timeout()?,
+            odata: args.json("odata")?,
+        })
+    }
+}
+
+/// `limit` of `incidents-list`: 100 pages of the API's 100, more than a war-room table or a
+/// playbook loop can use.
+const LIST_LIMIT: NumberRange = NumberRange {
+    min: 1,
+    max: 10_000,
+    unit: "incidents",
+    negative_means: None,
+};
+
+/// `offset` of `incidents-list`.
+const LIST_OFFSET: NumberRange = NumberRange {
+    min: 0,
+    max: 1_000_000,
+    unit: "incidents",
+    negative_means: None,
+};
+
+/// The arguments of `incident-get`.
+pub struct GetArgs {
+    pub id: IncidentIdArgument,
+    pub timeout: Duration,
+}
+
+impl FromArgs for GetArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<GetArgs, ArgumentError> {
+        Ok(GetArgs {
+            id: args.incident_id("id")?,
+            timeout: args.timeout()?,
+        })
+    }
+}
+
+/// The arguments of `incident-update`.
+pub struct UpdateArgs {
+    pub id: IncidentIdArgument,
+    pub status: Option<StatusArgument>,
+    /// An empty `assigned_to` unassigns the incident.
+    pub assigned_to: Option<String>,
+    pub classification: Option<ClassificationArgument>,
+    pub determination: Option<DeterminationArgument>,
+    pub comment: Option<String>,
+    pub tags: Vec<String>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl FromArgs for UpdateArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<UpdateArgs, ArgumentError> {
+        Ok(UpdateArgs {
+            id: args.incident_id("id")?,
+            status: args.choice("status")?,
+            assigned_to: args.text("assigned_to")?,
+            classification: args.choice("classification")?,
+            determination: args.choice("determination")?,
+            comment: args.text("comment")?,
+            tags: args.list("tags")?,
+            add_tags: args.list("add_tags")?,
+            remove_tags: args.list("remove_tags")?,
+            timeout: args.timeout()?,
+        })
+    }
+}
+
+graph_enum_argument!(
+    /// `status` of the incident commands: the statuses the legacy API filters on and sets, as
+    /// it spells them.
+    pub StatusArgument(IncidentStatus) spelled legacy_name: [Active, InProgress, Resolved, Redirected]
+);
+
+graph_enum_argument!(
+    /// `classification` of `incident-update`, as the legacy API spells it.
+    pub ClassificationArgument(Classification) spelled legacy_name: [
+        Unknown,
+        FalsePositive,
+        TruePositive,
+        InformationalExpectedActivity,
+    ]
+);
+
+graph_enum_argument!(
+    /// `determination` of `incident-update`: those that belong to some classification, as the
+    /// legacy API spells them (`NoEnoughDataToValidate`, `NotAvailable` for Graph's `unknown`),
+    /// in the order of Microsoft's table of classifications.
+    pub DeterminationArgument(Determination) spelled legacy_name: [
+        MultiStagedAttack,
+        MaliciousUserActivity,
+        Malware,
+        Phishing,
+        CompromisedAccount,
+        UnwantedSoftware,
+        Other,
+        SecurityTesting,
+        LineOfBusinessApplication,
+        ConfirmedActivity,
+        NotMalicious,
+        NotEnoughDataToValidate,
+        Unknown,
+    ]
+);
+
 /// `microsoft-365-defender-incidents-list`.
-pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
+pub async fn list(backend: &mut impl IncidentsBackend, args: &ListArgs) -> Result<Outcome, Error> {
     let query = list_query(args)?;
     let incidents = backend.list_incidents(&query).await?;
     if incidents.is_empty() {
@@ -61,20 +189,23 @@ pub async fn list(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Ou
 }
 
 /// `microsoft-365-defender-incident-get`.
-pub async fn get(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
-    let id = args.incident_id("id", backend.api())?;
+pub async fn get(backend: &mut impl IncidentsBackend, args: &GetArgs) -> Result<Outcome, Error> {
+    let id = args.id.for_api(backend.api())?;
     let incident = backend.get_incident(&id).await?;
     Ok(single_incident(&format!("Incident No. {id}:"), &incident))
 }
 
 /// `microsoft-365-defender-incident-update`. `add_tags` and `remove_tags` change the incident's
 /// current tags (read first), where `tags` replaces them all as the API does.
-pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<Outcome, Error> {
-    let id = args.incident_id("id", backend.api())?;
+pub async fn update(
+    backend: &mut impl IncidentsBackend,
+    args: &UpdateArgs,
+) -> Result<Outcome, Error> {
+    let id = args.id.for_api(backend.api())?;
     let (classification, determination) = verdict(args)?;
-    let add = non_empty_list(args, "add_tags");
-    let remove = non_empty_list(args, "remove_tags");
-    let mut tags = non_empty_list(args, "tags").map(<[String]>::to_vec);
+    let add = non_empty(&args.add_tags);
+    let remove = non_empty(&args.remove_tags);
+    let mut tags = non_empty(&args.tags).map(<[String]>::to_vec);
     if add.is_some() || remove.is_some() {
         let base = match tags {
             Some(tags) => tags,
@@ -87,16 +218,13 @@ pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<
         ));
     }
     let changes = IncidentChanges {
-        status: args.text("status").map(str::to_owned),
+        status: args.status.map(|status| status.declared().to_owned()),
         // An empty `assigned_to` unassigns the incident.
-        assigned_to: args.text("assigned_to").map(str::to_owned),
+        assigned_to: args.assigned_to.clone(),
         classification,
         determination,
         tags,
-        comment: args
-            .text("comment")
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned),
+        comment: args.comment.clone().filter(|c| !c.is_empty()),
     };
     let incident = backend.update_incident(&id, &changes).await?;
     Ok(single_incident(
@@ -106,9 +234,10 @@ pub async fn update(backend: &mut impl IncidentsBackend, args: &Args) -> Result<
 }
 
 /// The list query the arguments ask for.
-fn list_query(args: &Args) -> Result<IncidentQuery, Error> {
+fn list_query(args: &ListArgs) -> Result<IncidentQuery, Error> {
     let odata = args
-        .json("odata")
+        .odata
+        .as_ref()
         .map(|value| {
             UserOptions::from_json(value).map_err(|reason| ArgumentError::Invalid {
                 name: "odata".to_owned(),
@@ -118,41 +247,28 @@ fn list_query(args: &Args) -> Result<IncidentQuery, Error> {
         })
         .transpose()?;
     let filter = IncidentFilter {
-        status: args.text("status").map(str::to_owned),
-        assigned_to: args
-            .text("assigned_to")
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned),
+        status: args.status.map(|status| status.declared().to_owned()),
+        assigned_to: args.assigned_to.clone().filter(|a| !a.is_empty()),
         ..IncidentFilter::default()
     };
     Ok(IncidentQuery {
         filter,
         odata,
-        limit: count(args, "limit")?,
-        offset: count(args, "offset")?,
-    })
-}
-
-/// A non-negative whole-number argument.
-fn count(args: &Args, name: &str) -> Result<usize, ArgumentError> {
-    let number = args.number(name).unwrap_or(0);
-    usize::try_from(number).map_err(|_| ArgumentError::Invalid {
-        name: name.to_owned(),
-        value: ShownValue(number.to_string()),
-        allowed: "Expected zero or a positive whole number.".to_owned(),
+        limit: args.limit,
+        offset: args.offset,
     })
 }
 
 /// A list argument, or none when it is empty: the XSOAR integration sent no tags for `""`.
-fn non_empty_list<'a>(args: &'a Args, name: &str) -> Option<&'a [String]> {
-    args.list(name).filter(|items| !items.is_empty())
+fn non_empty(list: &[String]) -> Option<&[String]> {
+    Some(list).filter(|items| !items.is_empty())
 }
 
 /// `classification` and `determination`, checked against Microsoft's table of which
 /// determinations go with which classification before anything is sent.
-fn verdict(args: &Args) -> Result<(Option<String>, Option<String>), ArgumentError> {
-    let classification = args.text("classification");
-    let determination = args.text("determination");
+fn verdict(args: &UpdateArgs) -> Result<(Option<String>, Option<String>), ArgumentError> {
+    let classification = args.classification.map(Choice::declared);
+    let determination = args.determination.map(Choice::declared);
     let invalid = |allowed: String| ArgumentError::Invalid {
         name: "determination".to_owned(),
         value: ShownValue(determination.unwrap_or_default().to_owned()),

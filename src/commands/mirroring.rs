@@ -23,6 +23,7 @@ use super::{Invocation, Outcome};
 use crate::api::incidents::IncidentChanges;
 use crate::api::paging::PageBound;
 use crate::api::{Api, ApiError, IncidentId, IncidentsBackend};
+use crate::args::{FromArgs, GivenArgs, IncidentIdArgument, NumberRange};
 use crate::auth::Session;
 use crate::config::MirrorSettings;
 use crate::error::{ArgumentError, Error, ShownValue};
@@ -66,14 +67,27 @@ const MODIFIED_IDS_MAX_PAGES: usize = 100;
 /// How long `get-modified-remote-data` may take, all pages together.
 const MODIFIED_IDS_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The arguments of `get-modified-remote-data`.
+pub struct ModifiedIdsArgs {
+    /// Read against the clock when the command runs.
+    pub last_update: Option<String>,
+}
+
+impl FromArgs for ModifiedIdsArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<ModifiedIdsArgs, ArgumentError> {
+        Ok(ModifiedIdsArgs {
+            last_update: args.text("lastUpdate")?,
+        })
+    }
+}
+
 /// `get-modified-remote-data`: the ids of the incidents changed after `lastUpdate`, all pages
 /// (at most [`MODIFIED_IDS_MAX_PAGES`], within [`MODIFIED_IDS_TIMEOUT`]).
 pub async fn modified_ids(
-    invocation: &Invocation<'_>,
+    args: &ModifiedIdsArgs,
     session: &mut Session<'_>,
 ) -> Result<Outcome, Error> {
-    let args = &invocation.args;
-    let text = args.text("lastUpdate").ok_or(ArgumentError::Missing {
+    let text = args.last_update.as_deref().ok_or(ArgumentError::Missing {
         name: "lastUpdate".to_owned(),
     })?;
     let after = point_in_time("lastUpdate", text)?;
@@ -154,16 +168,32 @@ async fn changed_ids(
     Ok(ids)
 }
 
+/// The arguments of `get-remote-data`.
+pub struct RemoteDataArgs {
+    pub id: IncidentIdArgument,
+    /// Read against the clock when the command runs.
+    pub last_update: Option<String>,
+}
+
+impl FromArgs for RemoteDataArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<RemoteDataArgs, ArgumentError> {
+        Ok(RemoteDataArgs {
+            id: args.incident_id("id")?,
+            last_update: args.text("lastUpdate")?,
+        })
+    }
+}
+
 /// `get-remote-data`: the incident as it is now, then the entries to add to the platform's
 /// copy: close or reopen, and the Defender comments written after `lastUpdate`.
 pub async fn remote_data(
+    args: &RemoteDataArgs,
     invocation: &Invocation<'_>,
     session: &mut Session<'_>,
 ) -> Result<Outcome, Error> {
     let settings = MirrorSettings::from_params(invocation.params)?;
-    let args = &invocation.args;
-    let id = args.incident_id("id", session.config().endpoints.backend)?;
-    let last_update = point_in_time("lastUpdate", args.text("lastUpdate").unwrap_or("0"))?;
+    let id = args.id.for_api(session.config().endpoints.backend)?;
+    let last_update = point_in_time("lastUpdate", args.last_update.as_deref().unwrap_or("0"))?;
     let mut api = Api::new(session, REQUEST_TIMEOUT);
     let read = within(&mut api, REQUEST_TIMEOUT, async |api| {
         api.get_incident(&id).await
@@ -288,6 +318,38 @@ fn comment_entries(incident: &Map<String, Value>, after: Timestamp, tag: &str) -
 /// XSOAR's incident status for a closed incident (`IncidentStatus.DONE`).
 const PLATFORM_STATUS_DONE: i64 = 2;
 
+/// The arguments of `update-remote-system`.
+pub struct UpdateRemoteArgs {
+    pub remote_id: IncidentIdArgument,
+    pub data: Option<Value>,
+    pub entries: Option<Value>,
+    pub incident_changed: Option<bool>,
+    pub delta: Option<Value>,
+    pub status: Option<i64>,
+}
+
+impl FromArgs for UpdateRemoteArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<UpdateRemoteArgs, ArgumentError> {
+        Ok(UpdateRemoteArgs {
+            remote_id: args.incident_id("remoteId")?,
+            data: args.json("data")?,
+            entries: args.json("entries")?,
+            incident_changed: args.flag("incidentChanged")?,
+            delta: args.json("delta")?,
+            status: args.number("status", PLATFORM_STATUS)?,
+        })
+    }
+}
+
+/// `status` of update-remote-system, XSOAR's incident status: 0 pending, 1 active, 2 done,
+/// 3 archived.
+const PLATFORM_STATUS: NumberRange = NumberRange {
+    min: 0,
+    max: 3,
+    unit: "(the XSOAR incident status)",
+    negative_means: None,
+};
+
 /// The fields of the platform's close form; set in `delta` when the incident was closed, set to
 /// "" when it was reopened.
 const CLOSE_FIELDS: [&str; 3] = ["closeReason", "closeNotes", "closingUserId"];
@@ -296,20 +358,21 @@ const CLOSE_FIELDS: [&str; 3] = ["closeReason", "closeNotes", "closingUserId"];
 /// for the changed fields (with `close_out`, closing resolves and reopening reactivates), then
 /// one comment for each entry tagged with `comment_tag`. Returns the remote id.
 pub async fn update_remote(
+    args: &UpdateRemoteArgs,
     invocation: &Invocation<'_>,
     session: &mut Session<'_>,
 ) -> Result<Outcome, Error> {
     let settings = MirrorSettings::from_params(invocation.params)?;
-    let args = &invocation.args;
-    let id = args.incident_id("remoteId", session.config().endpoints.backend)?;
+    let id = args.remote_id.for_api(session.config().endpoints.backend)?;
     let delta = args
-        .json("delta")
+        .delta
+        .as_ref()
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let data = args.json("data").and_then(Value::as_object);
-    let changed = args.flag("incidentChanged").unwrap_or(false);
-    let closed = args.number("status") == Some(PLATFORM_STATUS_DONE);
+    let data = args.data.as_ref().and_then(Value::as_object);
+    let changed = args.incident_changed.unwrap_or(false);
+    let closed = args.status == Some(PLATFORM_STATUS_DONE);
     let mut changes = IncidentChanges::default();
     if changed && !delta.is_empty() {
         changes = field_changes(&delta, data, closed, &settings);
@@ -333,7 +396,7 @@ pub async fn update_remote(
         }
     }
     let mut api = Api::new(session, REQUEST_TIMEOUT);
-    let entries = args.json("entries").and_then(Value::as_array);
+    let entries = args.entries.as_ref().and_then(Value::as_array);
     for entry in entries.into_iter().flatten().filter_map(Value::as_object) {
         let tagged = entry
             .get("tags")

@@ -1,6 +1,7 @@
 //! Command dispatch: a command name from the envelope becomes one handler call. [`COMMANDS`]
 //! is the one table of commands, each named once beside its handler; each handler file holds
-//! one family of commands from argument use to the entries it returns; this file only routes.
+//! one family of commands from their argument structs to the entries they return; this file
+//! only routes: it reads a command's arguments into its struct, then runs the handler with it.
 
 mod auth;
 pub(crate) mod close_reasons;
@@ -11,19 +12,15 @@ mod mirroring;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::api::Api;
-use crate::args::{Args, TIMEOUT_SECONDS};
+use crate::args::{FromArgs, GivenArgs};
 use crate::auth::Session;
 use crate::config::InstanceConfig;
-use crate::error::Error;
+use crate::error::{ArgumentError, Error};
 use crate::output::ResultItem;
-
-/// The `timeout` of a command whose declaration gives none.
-const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 
 /// Every command the binary answers, each declared once: its name (as in integration.yml, or
 /// one of the platform's built-in commands) and its handler. A test checks that every command
@@ -73,11 +70,23 @@ impl CommandSpec {
 /// A handler's future: it borrows the invocation and the session for as long as it runs.
 type Running<'r> = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + 'r>>;
 
-/// A command that talks to Microsoft through the session.
-type OnlineHandler = for<'r, 'a> fn(&'r Invocation<'a>, &'r mut Session<'a>) -> Running<'r>;
+/// A command that talks to Microsoft, with its arguments read into its struct: what is left to
+/// do needs the session.
+trait Ready {
+    fn run<'r, 'a>(
+        self: Box<Self>,
+        invocation: &'r Invocation<'a>,
+        session: &'r mut Session<'a>,
+    ) -> Running<'r>;
+}
+
+/// Reads a command's arguments into its struct ([`FromArgs`]), before the instance's
+/// configuration is read or anything is sent.
+type OnlineHandler = fn(&mut GivenArgs<'_>) -> Result<Box<dyn Ready>, ArgumentError>;
 
 enum Run {
-    /// Needs neither the instance's configuration nor the network: only the context.
+    /// Needs neither the instance's configuration nor the network: only the context. Takes no
+    /// arguments (a test holds integration.yml to that).
     Offline(fn(&mut Map<String, Value>) -> Outcome),
     Online(OnlineHandler),
 }
@@ -112,41 +121,57 @@ const fn offline(
     }
 }
 
-/// Declares the online handlers: each a function from the invocation and the session to the
+/// Declares the online handlers: each reads the command's arguments into their struct
+/// (`args: Type`, a [`FromArgs`]) and then, given the invocation and the session, is the
 /// command's future (a `fn` pointer cannot be an `async fn` directly).
 macro_rules! online_handlers {
-    ($($name:ident($invocation:ident, $session:ident) => $body:expr;)*) => {
+    ($($name:ident($args:ident: $kind:ty, $invocation:ident, $session:ident) => $body:expr;)*) => {
         $(
-            fn $name<'r, 'a>($invocation: &'r Invocation<'a>, $session: &'r mut Session<'a>) -> Running<'r> {
-                Box::pin(async move { $body })
+            fn $name(given: &mut GivenArgs<'_>) -> Result<Box<dyn Ready>, ArgumentError> {
+                struct Command($kind);
+                impl Ready for Command {
+                    fn run<'r, 'a>(
+                        self: Box<Self>,
+                        $invocation: &'r Invocation<'a>,
+                        $session: &'r mut Session<'a>,
+                    ) -> Running<'r> {
+                        let $args = self.0;
+                        Box::pin(async move { $body })
+                    }
+                }
+                Ok(Box::new(Command(<$kind as FromArgs>::from_args(given)?)))
             }
         )*
     };
 }
 
 online_handlers! {
-    test_module(_invocation, session) => auth::test_module(session).await;
-    fetch_incidents(invocation, session) => fetch::fetch_incidents(invocation, session).await;
-    auth_start(_invocation, session) => auth::start(session).await;
-    auth_complete(invocation, session) => auth::complete(session, &invocation.args).await;
-    auth_test(_invocation, session) => auth::test(session).await;
-    incidents_list(invocation, session) =>
-        incidents::list(&mut backend(session, &invocation.args)?, &invocation.args).await;
-    incident_get(invocation, session) =>
-        incidents::get(&mut backend(session, &invocation.args)?, &invocation.args).await;
-    incident_update(invocation, session) =>
-        incidents::update(&mut backend(session, &invocation.args)?, &invocation.args).await;
-    advanced_hunting(invocation, session) =>
-        hunting::run(&mut backend(session, &invocation.args)?, &invocation.args).await;
-    modified_ids(invocation, session) => mirroring::modified_ids(invocation, session).await;
-    remote_data(invocation, session) => mirroring::remote_data(invocation, session).await;
-    update_remote(invocation, session) => mirroring::update_remote(invocation, session).await;
+    test_module(_args: (), _invocation, session) => auth::test_module(session).await;
+    fetch_incidents(_args: (), invocation, session) =>
+        fetch::fetch_incidents(invocation, session).await;
+    auth_start(_args: (), _invocation, session) => auth::start(session).await;
+    auth_complete(args: auth::CompleteArgs, _invocation, session) =>
+        auth::complete(session, &args).await;
+    auth_test(_args: (), _invocation, session) => auth::test(session).await;
+    incidents_list(args: incidents::ListArgs, _invocation, session) =>
+        incidents::list(&mut Api::new(session, args.timeout), &args).await;
+    incident_get(args: incidents::GetArgs, _invocation, session) =>
+        incidents::get(&mut Api::new(session, args.timeout), &args).await;
+    incident_update(args: incidents::UpdateArgs, _invocation, session) =>
+        incidents::update(&mut Api::new(session, args.timeout), &args).await;
+    advanced_hunting(args: hunting::HuntingArgs, _invocation, session) =>
+        hunting::run(&mut Api::new(session, args.timeout), &args).await;
+    modified_ids(args: mirroring::ModifiedIdsArgs, _invocation, session) =>
+        mirroring::modified_ids(&args, session).await;
+    remote_data(args: mirroring::RemoteDataArgs, invocation, session) =>
+        mirroring::remote_data(&args, invocation, session).await;
+    update_remote(args: mirroring::UpdateRemoteArgs, invocation, session) =>
+        mirroring::update_remote(&args, invocation, session).await;
 }
 
 /// What a command needs besides its arguments.
 pub struct Invocation<'a> {
     pub command: &'static CommandSpec,
-    pub args: Args,
     pub params: &'a Map<String, Value>,
     pub last_run: &'a Map<String, Value>,
     pub integration_instance: Option<&'a str>,
@@ -170,12 +195,17 @@ impl Outcome {
     }
 }
 
-/// Runs one validated command.
-pub fn run(invocation: Invocation, context: &mut Map<String, Value>) -> Result<Outcome, Error> {
+/// Runs one command with the arguments `args` given to it.
+pub fn run(
+    invocation: Invocation,
+    mut args: GivenArgs<'_>,
+    context: &mut Map<String, Value>,
+) -> Result<Outcome, Error> {
     let handler = match invocation.command.run {
         Run::Offline(handler) => return Ok(handler(context)),
         Run::Online(handler) => handler,
     };
+    let command = handler(&mut args)?;
     let config = InstanceConfig::from_params(invocation.params)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -184,19 +214,152 @@ pub fn run(invocation: Invocation, context: &mut Map<String, Value>) -> Result<O
     runtime.block_on(async {
         let http = crate::http::client(&config).map_err(Error::Setup)?;
         let mut session = Session::new(&config, &http, context);
-        handler(&invocation, &mut session).await
+        command.run(&invocation, &mut session).await
     })
 }
 
-/// The incidents backend the instance is configured for (`api_backend`), for one command, which
-/// must be done within the command's `timeout` argument (seconds) from now. The argument was
-/// checked against its declared range already; checking again here keeps a deadline from
-/// overflowing `Instant` whatever path the number took.
-fn backend<'s, 'a>(session: &'s mut Session<'a>, args: &Args) -> Result<Api<'s, 'a>, Error> {
-    let seconds = args.number("timeout").unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-    let seconds = TIMEOUT_SECONDS.check("timeout", seconds)?;
-    Ok(Api::new(
-        session,
-        Duration::from_secs(seconds.unsigned_abs()),
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Read, ReadKind};
+    use crate::declaration::{ArgumentDeclaration, ArgumentType, integration};
+
+    /// How one command's struct read its arguments, beside their declaration.
+    struct Reads {
+        command: &'static CommandSpec,
+        declared: &'static [ArgumentDeclaration],
+        reads: Vec<Read>,
+    }
+
+    /// How each command's struct reads its arguments, given only its required ones (`"1"`): the
+    /// other arguments take their declared defaults, which must be accepted too.
+    fn reads() -> Vec<Reads> {
+        let integration = integration().unwrap();
+        COMMANDS
+            .iter()
+            .map(|command| {
+                let declaration = integration.command(command.name);
+                let declared = declaration.map_or(&[][..], |d| d.arguments.as_slice());
+                let required: Map<String, Value> = declared
+                    .iter()
+                    .filter(|argument| argument.required)
+                    .map(|argument| (argument.name.clone(), Value::from("1")))
+                    .collect();
+                let mut args = match declaration {
+                    Some(declaration) => GivenArgs::new(declaration, &required),
+                    None => GivenArgs::undeclared(&required),
+                };
+                if let Run::Online(handler) = command.run
+                    && let Err(error) = handler(&mut args)
+                {
+                    panic!("{}: {error}", command.name);
+                }
+                let reads = args.reads().to_vec();
+                Reads {
+                    command,
+                    declared,
+                    reads,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_struct_reads_the_declared_arguments_in_their_order_as_declared() {
+        for Reads {
+            command,
+            declared,
+            reads,
+        } in reads()
+        {
+            let names: Vec<&str> = reads.iter().map(|read| read.name).collect();
+            let declared_names: Vec<&str> = declared.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(
+                names, declared_names,
+                "{}: its struct must read every argument integration.yml declares, in that order",
+                command.name
+            );
+            for (read, argument) in reads.iter().zip(declared) {
+                let what = format!("{} `{}`", command.name, argument.name);
+                assert_eq!(read.required, argument.required, "{what}: required");
+                let plain = argument.predefined.is_empty() && !argument.is_array;
+                match (&read.kind, argument.kind) {
+                    (ReadKind::Text, None) if plain => {}
+                    (ReadKind::Number(_), Some(ArgumentType::Number)) if plain => {}
+                    (ReadKind::Flag, Some(ArgumentType::Boolean)) if plain => {}
+                    (ReadKind::Json, Some(ArgumentType::Json)) if plain => {}
+                    (ReadKind::List, None) if argument.is_array => {
+                        assert!(argument.predefined.is_empty(), "{what}: a list of choices")
+                    }
+                    (ReadKind::Choice(spellings), None) if !argument.is_array => {
+                        assert_eq!(
+                            spellings, &argument.predefined,
+                            "{what}: the type accepts other values than integration.yml lists"
+                        );
+                    }
+                    (kind, _) => panic!("{what} is read as {kind:?}, unlike its declaration"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_predefined_value_in_integration_yml_is_accepted() {
+        let integration = integration().unwrap();
+        for command in COMMANDS {
+            let (Some(declaration), Run::Online(handler)) =
+                (integration.command(command.name), &command.run)
+            else {
+                continue;
+            };
+            let required = declaration.arguments.iter().filter(|a| a.required);
+            for argument in &declaration.arguments {
+                for value in &argument.predefined {
+                    let mut given: Map<String, Value> = required
+                        .clone()
+                        .map(|a| (a.name.clone(), Value::from("1")))
+                        .collect();
+                    given.insert(argument.name.clone(), Value::from(value.as_str()));
+                    if let Err(error) = handler(&mut GivenArgs::new(declaration, &given)) {
+                        panic!("{} `{}`: {error}", command.name, argument.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn commands_without_the_network_take_no_arguments() {
+        for Reads {
+            command, declared, ..
+        } in reads()
+        {
+            if let Run::Offline(_) = command.run {
+                assert!(declared.is_empty(), "{}", command.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_range() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let section = readme
+            .split("## Limits and caps")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README.md has a section `## Limits and caps`");
+        for Reads { command, reads, .. } in reads() {
+            for read in reads {
+                if let ReadKind::Number(range) = read.kind {
+                    let shown = format!("{} to {}", range.min, range.max);
+                    assert!(
+                        section.contains(&shown) && section.contains(&format!("`{}`", read.name)),
+                        "README's limits do not mention {} `{}`: {shown}",
+                        command.name,
+                        read.name
+                    );
+                }
+            }
+        }
+    }
 }

@@ -92,23 +92,6 @@ pub fn legacy_spelling<E: GraphEnum>(graph_value: &str) -> String {
     }
 }
 
-/// The legacy name of the member `text` spells, in the enumeration of the incident field
-/// `field` (`status`, `classification`, `determination`, `severity`), in any documented spelling:
-/// `insufficientData` → `NoEnoughDataToValidate`, `falsePositive` → `FalsePositive`. None for
-/// another field or a text no member is spelled as.
-pub fn legacy_name_in(field: &str, text: &str) -> Option<&'static str> {
-    fn legacy<E: GraphEnum>(text: &str) -> Option<&'static str> {
-        E::parse(text).map(E::legacy_name)
-    }
-    match field {
-        IncidentStatus::NAME => legacy::<IncidentStatus>(text),
-        Classification::NAME => legacy::<Classification>(text),
-        Determination::NAME => legacy::<Determination>(text),
-        Severity::NAME => legacy::<Severity>(text),
-        _ => None,
-    }
-}
-
 /// `inProgress` → `InProgress`.
 pub fn pascal_case(text: &str) -> String {
     let mut characters = text.chars();
@@ -370,26 +353,6 @@ mod tests {
         assert_eq!(Severity::parse("UnSpecified"), Some(Severity::Unknown));
         assert_eq!(Determination::parse("nonsense"), None);
         assert_eq!(Determination::parse(""), None);
-    }
-
-    #[test]
-    fn fields_name_their_enumeration() {
-        assert_eq!(
-            legacy_name_in("determination", "insufficientData"),
-            Some("NoEnoughDataToValidate")
-        );
-        assert_eq!(
-            legacy_name_in("determination", "clean"),
-            Some("NotMalicious")
-        );
-        assert_eq!(
-            legacy_name_in("classification", "falsePositive"),
-            Some("FalsePositive")
-        );
-        assert_eq!(legacy_name_in("status", "inProgress"), Some("InProgress"));
-        assert_eq!(legacy_name_in("severity", "unknown"), Some("UnSpecified"));
-        assert_eq!(legacy_name_in("status", "insufficientData"), None);
-        assert_eq!(legacy_name_in("assigned_to", "active"), None);
     }
 
     #[test]
