@@ -225,33 +225,3 @@ pub fn transport_cause(error: &reqwest::Error) -> String {
     }
     parts.join(": ")
 }
-
-/// Percent-encodes everything but RFC 3986's unreserved characters: the text is then safe as one
-/// query parameter value and as one path segment, whatever it holds (`/`, `?`, `#`, `%`, spaces).
-pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_only_unreserved_characters() {
-        assert_eq!(
-            percent_encode("status eq 'Active'"),
-            "status%20eq%20%27Active%27"
-        );
-        assert_eq!(
-            percent_encode("ed-4c2a/7?#%é"),
-            "ed-4c2a%2F7%3F%23%25%C3%A9"
-        );
-    }
-}

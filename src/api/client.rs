@@ -86,6 +86,16 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             .map_err(|e| ApiError::BadBaseUrl(format!("{:?} is not a URL ({e})", self.base)))
     }
 
+    /// `path` under the API base, then `segments`, each one path segment whatever it holds: the
+    /// URL percent-encodes what would otherwise end or split it (`/`, `\\`, `?`, `#`, `%`, space).
+    pub fn url_with(&self, path: &str, segments: &[&str]) -> Result<Url, ApiError> {
+        let mut url = self.url(path)?;
+        url.path_segments_mut()
+            .map_err(|()| ApiError::BadBaseUrl(format!("{:?} cannot take a path", self.base)))?
+            .extend(segments);
+        Ok(url)
+    }
+
     /// A link from an answer (absolute, or relative to the API base), provided it points to
     /// the API's own host: only there may the bearer token go.
     pub fn link(&self, link: &str) -> Result<Url, ApiError> {

@@ -12,8 +12,6 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::http::percent_encode;
-
 /// What a user can do about a text id on the legacy API; shared by the argument check and the
 /// legacy client's own refusal.
 pub const TEXT_IDS_NEED_GRAPH: &str = "IDs that are not numbers are Microsoft Graph's: set the API backend parameter (api_backend) to Microsoft Graph to use them.";
@@ -54,7 +52,8 @@ impl IncidentId {
         }
     }
 
-    /// The id as one URL path segment, percent-encoded so that a `/`, `?`, `#`, `%` or space in
+    /// The id as the text of one URL path segment, which the URL percent-encodes as it adds it
+    /// ([`crate::api::client::ApiClient::url_with`]), so that a `/`, `?`, `#`, `%` or space in
     /// it cannot change the URL's structure. None for `.` and `..`: URL parsers resolve those as
     /// steps in the path however they are encoded (the WHATWG URL standard's "single-dot" and
     /// "double-dot path segments"), so no URL names an incident with such an id.
@@ -62,7 +61,7 @@ impl IncidentId {
         match self {
             IncidentId::Number(number) => Some(number.to_string()),
             IncidentId::Text(text) if matches!(text.as_str(), "." | "..") => None,
-            IncidentId::Text(text) => Some(percent_encode(text)),
+            IncidentId::Text(text) => Some(text.clone()),
         }
     }
 }
@@ -195,16 +194,38 @@ mod tests {
 
     #[test]
     fn a_path_segment_cannot_change_the_urls_structure() {
-        assert_eq!(IncidentId::Number(1201).path_segment().unwrap(), "1201");
-        assert_eq!(text("ed-4c2a/7").path_segment().unwrap(), "ed-4c2a%2F7");
+        let url_of = |id: &IncidentId| {
+            let mut url =
+                reqwest::Url::parse("https://graph.microsoft.com/v1.0/security/incidents").unwrap();
+            url.path_segments_mut()
+                .unwrap()
+                .push(&id.path_segment().unwrap());
+            url
+        };
         assert_eq!(
-            text("a?b#c%d e").path_segment().unwrap(),
-            "a%3Fb%23c%25d%20e"
+            url_of(&IncidentId::Number(1201)).path(),
+            "/v1.0/security/incidents/1201"
         );
-        let base =
-            reqwest::Url::parse("https://graph.microsoft.com/v1.0/security/incidents/").unwrap();
-        for odd in ["ed-4c2a/7", "a?b#c", "%2e%2e", "../x", "...", "a b"] {
-            let url = base.join(&text(odd).path_segment().unwrap()).unwrap();
+        assert_eq!(
+            url_of(&text("ed-4c2a/7")).path(),
+            "/v1.0/security/incidents/ed-4c2a%2F7"
+        );
+        assert_eq!(
+            url_of(&text("a?b#c%d e")).path(),
+            "/v1.0/security/incidents/a%3Fb%23c%25d%20e"
+        );
+        for odd in [
+            "ed-4c2a/7",
+            "a?b#c",
+            "%2e%2e",
+            "../x",
+            "...",
+            "a b",
+            "a\\b",
+            "x|y^[]",
+        ] {
+            let url = url_of(&text(odd));
+            let url = reqwest::Url::parse(url.as_str()).unwrap();
             assert_eq!(url.query(), None, "{odd}");
             assert_eq!(url.fragment(), None, "{odd}");
             let segments: Vec<&str> = url.path_segments().unwrap().collect();

@@ -103,34 +103,22 @@ pub fn parse_point_in_time(text: &str, now: Timestamp) -> Option<Timestamp> {
     parse_instant(text).or_else(|| parse_span_back(text, now))
 }
 
-/// `<number> <unit>` with an optional `ago`, counted back from `now` in UTC (months and years
-/// by the calendar).
+/// A span (`3 days`, `12 hours`, `1 week 2 days`, `30 minutes ago`; jiff's friendly format or
+/// ISO 8601), counted back from `now` in UTC (months and years by the calendar). A span that
+/// points forward (`-3 days`) is not a time to start from.
 fn parse_span_back(text: &str, now: Timestamp) -> Option<Timestamp> {
-    let lowered = text.to_ascii_lowercase();
-    let mut words = lowered.split_whitespace();
-    let amount: i64 = words.next()?.parse().ok()?;
-    let unit = words.next()?;
-    match words.next() {
-        None | Some("ago") => {}
-        Some(_) => return None,
-    }
-    if words.next().is_some() || amount < 0 {
+    let lowered = text.trim().to_ascii_lowercase();
+    let span: Span = lowered.parse().ok()?;
+    let back = if lowered.ends_with("ago") {
+        span.negate()
+    } else {
+        span
+    };
+    if back.is_negative() {
         return None;
     }
-    let span = Span::new();
-    let span = match unit.trim_end_matches('s') {
-        "second" | "sec" => span.try_seconds(amount),
-        "minute" | "min" => span.try_minutes(amount),
-        "hour" => span.try_hours(amount),
-        "day" => span.try_days(amount),
-        "week" => span.try_weeks(amount),
-        "month" => span.try_months(amount),
-        "year" => span.try_years(amount),
-        _ => return None,
-    }
-    .ok()?;
     now.to_zoned(TimeZone::UTC)
-        .checked_sub(span)
+        .checked_sub(back)
         .ok()
         .map(|z| z.timestamp())
 }
@@ -185,6 +173,11 @@ mod tests {
         );
         assert_eq!(parse("1 month").as_deref(), Some("2025-02-28T12:00:00Z"));
         assert_eq!(parse("1 week").as_deref(), Some("2025-03-24T12:00:00Z"));
+        assert_eq!(
+            parse("1 day 2 hours").as_deref(),
+            Some("2025-03-30T10:00:00Z")
+        );
+        assert_eq!(parse("2 secs").as_deref(), Some("2025-03-31T11:59:58Z"));
         assert_eq!(
             parse("2025-01-01T00:00:00Z").as_deref(),
             Some("2025-01-01T00:00:00Z")

@@ -26,18 +26,22 @@ pub const MAX_PAGE: usize = 50;
 pub(super) const INCIDENTS: &str = "/v1.0/security/incidents";
 
 impl GraphApi<'_, '_> {
-    /// The URL of incident `id` (then `rest`): the id is one path segment, percent-encoded, since
-    /// Graph's ids are strings that may hold anything.
-    fn incident_url(&self, id: &IncidentId, rest: &str) -> Result<Url, ApiError> {
+    /// The URL of incident `id` (then `rest`): the id is one path segment, since Graph's ids
+    /// are strings that may hold anything.
+    fn incident_url(&self, id: &IncidentId, rest: &[&str]) -> Result<Url, ApiError> {
         let segment = id
             .path_segment()
             .ok_or_else(|| ApiError::UnaddressableId(id.to_string()))?;
-        self.client.url(&format!("{INCIDENTS}/{segment}{rest}"))
+        let segments: Vec<&str> = [segment.as_str()]
+            .into_iter()
+            .chain(rest.iter().copied())
+            .collect();
+        self.client.url_with(INCIDENTS, &segments)
     }
 
     /// Incident `id` with its alerts, in the legacy shape.
     async fn get_legacy(&mut self, id: &IncidentId) -> Result<Value, ApiError> {
-        let url = self.incident_url(id, "")?;
+        let url = self.incident_url(id, &[])?;
         let incident: Value = self.client.get_json(url, &[expand_alerts()]).await?;
         Ok(incident_to_legacy(&incident)?)
     }
@@ -55,7 +59,7 @@ impl GraphApi<'_, '_> {
         // What has been done so far, for the message should a later step fail.
         let mut done: Vec<String> = Vec::new();
         if let Some(patch) = &update.patch {
-            let url = self.incident_url(id, "")?;
+            let url = self.incident_url(id, &[])?;
             self.client
                 .send(Call {
                     method: Method::PATCH,
@@ -71,7 +75,7 @@ impl GraphApi<'_, '_> {
             ));
         }
         if let Some(comment) = &update.comment {
-            let url = self.incident_url(id, "/comments")?;
+            let url = self.incident_url(id, &["comments"])?;
             // A comment is added by every request that arrives: never risk sending it twice.
             let posted = self
                 .client
