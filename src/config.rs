@@ -433,7 +433,7 @@ impl FetchSettings {
             .text(FIRST_FETCH)?
             .ok_or_else(|| FIRST_FETCH.missing())?;
         let now = jiff::Timestamp::now();
-        let first_fetch = crate::fetch::time::parse_point_in_time(&first_fetch_text, now)
+        let first_fetch = crate::time::parse_point_in_time(&first_fetch_text, now)
             .ok_or_else(|| ConfigError::Invalid {
                 param: FIRST_FETCH.name,
                 reason: format!(
@@ -449,7 +449,7 @@ impl FetchSettings {
             });
         }
         // Nothing in Defender is older than 1970; the cursor accepts no earlier time.
-        let first_fetch = first_fetch.max(crate::fetch::time::EARLIEST);
+        let first_fetch = first_fetch.max(crate::time::EARLIEST);
         let max_fetch = match params.whole_number(MAX_FETCH)? {
             None => return Err(MAX_FETCH.missing()),
             Some(n) if n < 1 => {
@@ -532,7 +532,7 @@ mod fetch_settings_tests {
             Some(std::time::Duration::from_secs(MAX_FETCH_TIMEOUT_SECS))
         );
         let early = settings(json!({"first_fetch": "-62135596800"})).unwrap();
-        assert_eq!(early.first_fetch, crate::fetch::time::EARLIEST);
+        assert_eq!(early.first_fetch, crate::time::EARLIEST);
         for (param, value) in [
             ("max_fetch", json!("-1")),
             ("max_fetch", json!("1e309")),

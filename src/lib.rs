@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod output;
 pub mod sandbox;
 pub mod schema;
+pub mod time;
 
 use std::io::Read;
 

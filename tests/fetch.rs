@@ -17,7 +17,7 @@ fn start() -> Timestamp {
 }
 
 fn iso(time: Timestamp) -> String {
-    m365_defender::fetch::time::format(time)
+    m365_defender::time::format(time)
 }
 
 fn envelope(tenant: &Tenant, params: &Value, last_run: &Value) -> Value {

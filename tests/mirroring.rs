@@ -18,7 +18,7 @@ fn start() -> Timestamp {
 }
 
 fn iso(time: Timestamp) -> String {
-    m365_defender::fetch::time::format(time)
+    m365_defender::time::format(time)
 }
 
 fn mirror_params(tenant: &Tenant, close_incident: bool) -> Value {

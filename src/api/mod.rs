@@ -174,7 +174,7 @@ fn status_message(status: u16, detail: &str) -> String {
 /// XSOAR's wording for the 429, then when to come back.
 fn throttled_message(detail: &str, retry_at: Option<Timestamp>) -> String {
     let when = match retry_at {
-        Some(at) => format!("try again after {}", at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        Some(at) => format!("try again after {}", crate::time::format(at)),
         None => "try again in a minute".to_owned(),
     };
     format!(

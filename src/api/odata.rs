@@ -55,13 +55,10 @@ pub fn string_literal(text: &str) -> String {
 }
 
 /// A timestamp as an OData `DateTimeOffset` literal (unquoted), to the second as the XSOAR
-/// integration wrote it, or with the fraction when there is one.
+/// integration wrote it, or with the fraction (in whole ticks, as the service keeps times) when
+/// there is one.
 pub fn datetime_literal(time: Timestamp) -> String {
-    if time.subsec_nanosecond() == 0 {
-        time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-    } else {
-        time.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
-    }
+    crate::time::format(time)
 }
 
 /// The `$filter` expression for `filter` in `dialect`, or none when it has no conditions.

@@ -30,9 +30,9 @@ use crate::error::{ArgumentError, Error, ShownValue};
 use crate::fetch::id_set::IdSet;
 use crate::fetch::platform::with_summary_fields;
 use crate::fetch::reads::{self, within};
-use crate::fetch::time;
 use crate::http::host_of;
 use crate::output::{MirrorEntry, ResultItem};
+use crate::time;
 
 /// The mirroring scheme's name; XSOAR's outgoing mapper refers to it.
 const SCHEME: &str = "Microsoft 365 Defender Incident";

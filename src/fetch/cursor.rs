@@ -32,8 +32,8 @@ use serde_json::{Map, Value};
 
 use super::MAX_WINDOW;
 use super::id_set::IdSet;
-use super::time::{self, TICK};
 use crate::api::IncidentId;
+use crate::time::{self, TICK};
 
 /// The cursor format this version writes and reads.
 const VERSION: u64 = 1;

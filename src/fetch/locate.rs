@@ -34,9 +34,10 @@ use jiff::{SignedDuration, Timestamp};
 #[cfg(doc)]
 use super::FIRST_RUN_REQUESTS;
 use super::reads::CreatedRange;
-use super::{MAX_WINDOW, Read, Run, TARGET_FILL_PERCENT, time};
+use super::{MAX_WINDOW, Read, Run, TARGET_FILL_PERCENT};
 use crate::api::incidents::Incident;
 use crate::api::{ApiError, IncidentId, IncidentsBackend};
+use crate::time;
 
 /// What the search knows about the number of incidents in the stable range.
 struct Search {

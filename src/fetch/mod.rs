@@ -38,7 +38,6 @@ pub mod id_set;
 mod locate;
 pub mod platform;
 pub mod reads;
-pub mod time;
 
 use std::time::{Duration, Instant};
 
@@ -46,9 +45,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::api::incidents::Incident;
 use crate::api::{ApiError, IncidentId, IncidentsBackend};
+use crate::time::{self, TICK};
 use cursor::{Burst, Cursor, LookbackPass};
 use reads::{CreatedRange, created_time};
-use time::TICK;
 
 /// A request gets at most this long, however much time the run has left.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

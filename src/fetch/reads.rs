@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::time;
 use crate::api::incidents::Incident;
 use crate::api::{ApiError, IncidentFilter, IncidentsBackend, ListPage, TimeBound};
+use crate::time;
 
 /// A `createdTime` range: from `from` (inclusive) to `to` (exclusive), or with no upper end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 
 use super::model::{Alert, Device, Entity, Field, IncidentFields};
-use crate::fetch::time;
+use crate::time;
 
 /// The summary of one incident's alerts, borrowing from the incident. Lists keep the alerts'
 /// order and every value as sent (missing, `null` or text), for each view to filter and sort.
