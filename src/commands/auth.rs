@@ -4,13 +4,29 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::Outcome;
+use super::{CommandSpec, Outcome, declared, offline, platform};
 use crate::api::{Api, IncidentsBackend};
 use crate::args::{FromArgs, GivenArgs, NumberRange};
 use crate::auth::{Session, SignInError, device_code, token_cache};
 use crate::error::{ArgumentError, Error};
 use crate::http::Deadline;
 use crate::output::{Entry, ResultItem};
+
+/// The sign-in commands, and `test-module`.
+pub(super) const COMMANDS: &[CommandSpec] = &[
+    platform("test-module", test_module_command),
+    declared("microsoft-365-defender-auth-start", auth_start),
+    declared("microsoft-365-defender-auth-complete", auth_complete),
+    offline("microsoft-365-defender-auth-reset", reset),
+    declared("microsoft-365-defender-auth-test", auth_test),
+];
+
+online_handlers! {
+    test_module_command(_args: (), _invocation, session) => test_module(session).await;
+    auth_start(_args: (), _invocation, session) => start(session).await;
+    auth_complete(args: CompleteArgs, _invocation, session) => complete(session, &args).await;
+    auth_test(_args: (), _invocation, session) => test(session).await;
+}
 
 /// auth-complete waits at most this long for the user, whatever its `timeout` says: the
 /// platform would otherwise hold a worker for the whole sign-in.

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Invocation, Outcome};
+use super::{CommandSpec, Invocation, Outcome, platform};
 use crate::api::Api;
 use crate::auth::Session;
 use crate::config::{FetchSettings, MirrorSettings};
@@ -14,6 +14,14 @@ use crate::error::Error;
 use crate::fetch::cursor::Cursor;
 use crate::fetch::platform::{Stamp, fetched_incident};
 use crate::fetch::{self, FetchLimits};
+
+/// `fetch-incidents`, the platform's own command.
+pub(super) const COMMANDS: &[CommandSpec] = &[platform("fetch-incidents", fetch_incidents_command)];
+
+online_handlers! {
+    fetch_incidents_command(_args: (), invocation, session) =>
+        fetch_incidents(invocation, session).await;
+}
 
 pub async fn fetch_incidents(
     invocation: &Invocation<'_>,

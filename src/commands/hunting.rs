@@ -8,13 +8,24 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::Outcome;
+use super::{CommandSpec, Outcome, declared};
 use crate::api::hunting::SchemaColumn;
 use crate::api::{Api, ApiError, HuntingRequest};
 use crate::args::{FromArgs, GivenArgs, NumberRange};
 use crate::error::{ArgumentError, Error};
 use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
+
+/// `advanced-hunting`.
+pub(super) const COMMANDS: &[CommandSpec] = &[declared(
+    "microsoft-365-defender-advanced-hunting",
+    advanced_hunting,
+)];
+
+online_handlers! {
+    advanced_hunting(args: HuntingArgs, _invocation, session) =>
+        run(&mut Api::new(session, args.timeout), &args).await;
+}
 
 const CONTEXT_PREFIX: &str = "Microsoft365Defender.Hunt";
 const CONTEXT_KEY: &str = "query";

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Outcome;
+use super::{CommandSpec, Outcome, declared};
 use crate::api::incidents::model::{
     Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
 };
 use crate::api::incidents::summary::IncidentSummary;
 use crate::api::odata::UserOptions;
-use crate::api::{ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
+use crate::api::{Api, ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
 use crate::args::{
     Choice, FromArgs, GivenArgs, IncidentIdArgument, NumberRange, graph_enum_argument,
 };
@@ -21,6 +21,22 @@ use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{Classification, Determination, IncidentStatus};
 use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
+
+/// The incident commands.
+pub(super) const COMMANDS: &[CommandSpec] = &[
+    declared("microsoft-365-defender-incidents-list", incidents_list),
+    declared("microsoft-365-defender-incident-get", incident_get),
+    declared("microsoft-365-defender-incident-update", incident_update),
+];
+
+online_handlers! {
+    incidents_list(args: ListArgs, _invocation, session) =>
+        list(&mut Api::new(session, args.timeout), &args).await;
+    incident_get(args: GetArgs, _invocation, session) =>
+        get(&mut Api::new(session, args.timeout), &args).await;
+    incident_update(args: UpdateArgs, _invocation, session) =>
+        update(&mut Api::new(session, args.timeout), &args).await;
+}
 
 const CONTEXT_PREFIX: &str = "Microsoft365Defender.Incident";
 const CONTEXT_KEY: &str = "incidentId";

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::close_reasons::CloseReasonMapping;
-use super::{Invocation, Outcome};
+use super::{CommandSpec, Invocation, Outcome, declared, offline};
 use crate::api::incidents::IncidentChanges;
 use crate::api::paging::PageBound;
 use crate::api::{Api, ApiError, IncidentId, IncidentsBackend};
@@ -33,6 +33,23 @@ use crate::fetch::reads::{self, within};
 use crate::http::host_of;
 use crate::output::{MirrorEntry, ResultItem};
 use crate::time;
+
+/// The mirroring commands, which the platform calls on its own schedule.
+pub(super) const COMMANDS: &[CommandSpec] = &[
+    declared("get-modified-remote-data", modified_ids_command),
+    declared("get-remote-data", remote_data_command),
+    declared("update-remote-system", update_remote_command),
+    offline("get-mapping-fields", |_| mapping_fields()),
+];
+
+online_handlers! {
+    modified_ids_command(args: ModifiedIdsArgs, _invocation, session) =>
+        modified_ids(&args, session).await;
+    remote_data_command(args: RemoteDataArgs, invocation, session) =>
+        remote_data(&args, invocation, session).await;
+    update_remote_command(args: UpdateRemoteArgs, invocation, session) =>
+        update_remote(&args, invocation, session).await;
+}
 
 /// The mirroring scheme's name; XSOAR's outgoing mapper refers to it.
 const SCHEME: &str = "Microsoft 365 Defender Incident";

@@ -1,46 +1,36 @@
-//! Command dispatch: a command name from the envelope becomes one handler call. [`COMMANDS`]
-//! is the one table of commands, each named once beside its handler; each handler file holds
-//! one family of commands from their argument structs to the entries they return; this file
-//! only routes: it reads a command's arguments into its struct, then runs the handler with it.
-
-mod auth;
-pub(crate) mod close_reasons;
-mod fetch;
-mod hunting;
-mod incidents;
-mod mirroring;
+//! Command dispatch: a command name from the envelope becomes one handler call. Each handler
+//! file holds one family of commands, from the table that names each beside its handler
+//! (`COMMANDS`, the only place a command is named in Rust) and their argument structs to the
+//! entries they return; [`FAMILIES`] lists the files' tables. This file only routes: it reads
+//! a command's arguments into its struct, then runs the handler with it.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
-use crate::api::Api;
-use crate::args::{FromArgs, GivenArgs};
+use crate::args::GivenArgs;
 use crate::auth::Session;
 use crate::config::InstanceConfig;
 use crate::error::{ArgumentError, Error};
 use crate::output::ResultItem;
 
-/// Every command the binary answers, each declared once: its name (as in integration.yml, or
-/// one of the platform's built-in commands) and its handler. A test checks that every command
-/// integration.yml declares is here and every command here but the built-ins is declared there.
-pub const COMMANDS: &[CommandSpec] = &[
-    platform("test-module", test_module),
-    platform("fetch-incidents", fetch_incidents),
-    declared("microsoft-365-defender-auth-start", auth_start),
-    declared("microsoft-365-defender-auth-complete", auth_complete),
-    offline("microsoft-365-defender-auth-reset", auth::reset),
-    declared("microsoft-365-defender-auth-test", auth_test),
-    declared("microsoft-365-defender-incidents-list", incidents_list),
-    declared("microsoft-365-defender-incident-get", incident_get),
-    declared("microsoft-365-defender-incident-update", incident_update),
-    declared("microsoft-365-defender-advanced-hunting", advanced_hunting),
-    declared("get-modified-remote-data", modified_ids),
-    declared("get-remote-data", remote_data),
-    declared("update-remote-system", update_remote),
-    offline("get-mapping-fields", |_| mirroring::mapping_fields()),
+/// Every command the binary answers, each declared once in its family's table: its name (as in
+/// integration.yml, or one of the platform's built-in commands) and its handler. A test checks
+/// that every command integration.yml declares is here and every command here but the
+/// built-ins is declared there.
+pub const FAMILIES: &[&[CommandSpec]] = &[
+    auth::COMMANDS,
+    fetch::COMMANDS,
+    incidents::COMMANDS,
+    hunting::COMMANDS,
+    mirroring::COMMANDS,
 ];
+
+/// Every command, family by family.
+pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
 
 /// One command: its name and how it runs.
 pub struct CommandSpec {
@@ -63,7 +53,7 @@ pub enum Source {
 impl CommandSpec {
     /// The command of this name.
     pub fn named(name: &str) -> Option<&'static CommandSpec> {
-        COMMANDS.iter().find(|command| command.name == name)
+        commands().find(|command| command.name == name)
     }
 }
 
@@ -80,7 +70,7 @@ trait Ready {
     ) -> Running<'r>;
 }
 
-/// Reads a command's arguments into its struct ([`FromArgs`]), before the instance's
+/// Reads a command's arguments into its struct ([`crate::args::FromArgs`]), before the instance's
 /// configuration is read or anything is sent.
 type OnlineHandler = fn(&mut GivenArgs<'_>) -> Result<Box<dyn Ready>, ArgumentError>;
 
@@ -121,53 +111,40 @@ const fn offline(
     }
 }
 
-/// Declares the online handlers: each reads the command's arguments into their struct
-/// (`args: Type`, a [`FromArgs`]) and then, given the invocation and the session, is the
-/// command's future (a `fn` pointer cannot be an `async fn` directly).
+/// Declares a family's online handlers: each reads the command's arguments into their struct
+/// (`args: Type`, a [`crate::args::FromArgs`]) and then, given the invocation and the session,
+/// is the command's future (a `fn` pointer cannot be an `async fn` directly). Used in the
+/// family's file, beside its `COMMANDS` table.
 macro_rules! online_handlers {
     ($($name:ident($args:ident: $kind:ty, $invocation:ident, $session:ident) => $body:expr;)*) => {
         $(
-            fn $name(given: &mut GivenArgs<'_>) -> Result<Box<dyn Ready>, ArgumentError> {
+            fn $name(
+                given: &mut $crate::args::GivenArgs<'_>,
+            ) -> Result<Box<dyn $crate::commands::Ready>, $crate::error::ArgumentError> {
                 struct Command($kind);
-                impl Ready for Command {
+                impl $crate::commands::Ready for Command {
                     fn run<'r, 'a>(
                         self: Box<Self>,
-                        $invocation: &'r Invocation<'a>,
-                        $session: &'r mut Session<'a>,
-                    ) -> Running<'r> {
+                        $invocation: &'r $crate::commands::Invocation<'a>,
+                        $session: &'r mut $crate::auth::Session<'a>,
+                    ) -> $crate::commands::Running<'r> {
                         let $args = self.0;
                         Box::pin(async move { $body })
                     }
                 }
-                Ok(Box::new(Command(<$kind as FromArgs>::from_args(given)?)))
+                let args = <$kind as $crate::args::FromArgs>::from_args(given)?;
+                Ok(Box::new(Command(args)))
             }
         )*
     };
 }
 
-online_handlers! {
-    test_module(_args: (), _invocation, session) => auth::test_module(session).await;
-    fetch_incidents(_args: (), invocation, session) =>
-        fetch::fetch_incidents(invocation, session).await;
-    auth_start(_args: (), _invocation, session) => auth::start(session).await;
-    auth_complete(args: auth::CompleteArgs, _invocation, session) =>
-        auth::complete(session, &args).await;
-    auth_test(_args: (), _invocation, session) => auth::test(session).await;
-    incidents_list(args: incidents::ListArgs, _invocation, session) =>
-        incidents::list(&mut Api::new(session, args.timeout), &args).await;
-    incident_get(args: incidents::GetArgs, _invocation, session) =>
-        incidents::get(&mut Api::new(session, args.timeout), &args).await;
-    incident_update(args: incidents::UpdateArgs, _invocation, session) =>
-        incidents::update(&mut Api::new(session, args.timeout), &args).await;
-    advanced_hunting(args: hunting::HuntingArgs, _invocation, session) =>
-        hunting::run(&mut Api::new(session, args.timeout), &args).await;
-    modified_ids(args: mirroring::ModifiedIdsArgs, _invocation, session) =>
-        mirroring::modified_ids(&args, session).await;
-    remote_data(args: mirroring::RemoteDataArgs, invocation, session) =>
-        mirroring::remote_data(&args, invocation, session).await;
-    update_remote(args: mirroring::UpdateRemoteArgs, invocation, session) =>
-        mirroring::update_remote(&args, invocation, session).await;
-}
+mod auth;
+pub(crate) mod close_reasons;
+mod fetch;
+mod hunting;
+mod incidents;
+mod mirroring;
 
 /// What a command needs besides its arguments.
 pub struct Invocation<'a> {
@@ -235,8 +212,7 @@ mod tests {
     /// other arguments take their declared defaults, which must be accepted too.
     fn reads() -> Vec<Reads> {
         let integration = integration().unwrap();
-        COMMANDS
-            .iter()
+        commands()
             .map(|command| {
                 let declaration = integration.command(command.name);
                 let declared = declaration.map_or(&[][..], |d| d.arguments.as_slice());
@@ -306,7 +282,7 @@ mod tests {
     #[test]
     fn every_predefined_value_in_integration_yml_is_accepted() {
         let integration = integration().unwrap();
-        for command in COMMANDS {
+        for command in commands() {
             let (Some(declaration), Run::Online(handler)) =
                 (integration.command(command.name), &command.run)
             else {
