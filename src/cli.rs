@@ -13,29 +13,27 @@ use m365_emulator::EmulatorOptions;
 use crate::error::ExitStatus;
 use crate::output::{ErrorEntry, OutputDocument, ResultItem};
 
-const USAGE: &str = "\
-m365-defender — Microsoft 365 Defender integration for security orchestration platforms
+/// The help text: the emulator's lines only in a build that has it.
+macro_rules! usage {
+    ($usage:literal, $options:literal, $emulator:literal) => {
+        concat!(
+            "m365-defender — Microsoft 365 Defender integration for security orchestration platforms
 
 USAGE:
-    m365-defender [--pretty] [--sandbox] < envelope.json
-    m365-defender emulator [--port N] [--seed S] [--incidents N]
-
+",
+            $usage,
+            "
 Reads one JSON command envelope on stdin and writes one JSON output document on stdout.
 
 OPTIONS:
     --pretty     indent the output document for people
-    --sandbox    run the envelope against a built-in emulator of Entra ID and the Defender
-                 API (no tenant needed; demo credentials are filled in when none are given)
-    --version    print the version
+",
+            $options,
+            "    --version    print the version
     --help       print this help
-
-EMULATOR:
-    `m365-defender emulator` serves the emulator on 127.0.0.1 until Ctrl-C, for trying the
-    plugin, developing playbooks offline and walking the device code sign-in in a browser.
-    --port N       port to listen on (default 8765; 0 picks a free one)
-    --seed S       seed of the generated tenant (default 1)
-    --incidents N  number of generated incidents (default 250)
-
+",
+            $emulator,
+            "
 ENVIRONMENT:
     M365D_LOG    log level on stderr: off, error, warn (default), info, debug, trace
 
@@ -43,7 +41,32 @@ EXIT STATUS:
     0  the command succeeded
     1  the command failed; the output holds its error entry
     2  the envelope could not be used (not JSON, no command, wrong field type, unknown command)
-";
+"
+        )
+    };
+}
+
+#[cfg(feature = "emulator")]
+const USAGE: &str = usage!(
+    "    m365-defender [--pretty] [--sandbox] < envelope.json
+    m365-defender emulator [--port N] [--seed S] [--incidents N]
+",
+    "    --sandbox    run the envelope against a built-in emulator of Entra ID and the Defender
+                 API (no tenant needed; demo credentials are filled in when none are given)
+",
+    "
+EMULATOR:
+    `m365-defender emulator` serves the emulator on 127.0.0.1 until Ctrl-C, for trying the
+    plugin, developing playbooks offline and walking the device code sign-in in a browser.
+    --port N       port to listen on (default 8765; 0 picks a free one)
+    --seed S       seed of the generated tenant (default 1)
+    --incidents N  number of generated incidents (default 250)
+"
+);
+
+/// The production build has no emulator: `--sandbox` and `emulator` answer that it is missing.
+#[cfg(not(feature = "emulator"))]
+const USAGE: &str = usage!("    m365-defender [--pretty] < envelope.json\n", "", "");
 
 /// The flags the program was started with.
 #[derive(Debug, Default)]
@@ -213,4 +236,17 @@ fn init_logging() {
     );
     use tracing_subscriber::Layer;
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_the_emulator_only_in_a_build_that_has_it() {
+        let emulator = cfg!(feature = "emulator");
+        assert_eq!(USAGE.contains("--sandbox"), emulator);
+        assert_eq!(USAGE.contains("m365-defender emulator"), emulator);
+        assert!(USAGE.contains("--pretty") && USAGE.contains("EXIT STATUS"));
+    }
 }
