@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -22,7 +23,7 @@ use super::model::{
     ApiEnum, Classification, Comment, Determination, Incident, IncidentApi, IncidentStatus,
 };
 use super::odata::{IncidentFilter, whole_number};
-use crate::percent_encode;
+use crate::NOT_UNRESERVED;
 
 /// The largest page the API returns.
 const MAX_TOP: usize = 100;
@@ -121,7 +122,7 @@ pub(crate) async fn list(
         let filter = options
             .filter
             .as_ref()
-            .map(|(text, _)| format!("&$filter={}", percent_encode(text)))
+            .map(|(text, _)| format!("&$filter={}", utf8_percent_encode(text, NOT_UNRESERVED)))
             .unwrap_or_default();
         format!(
             "{}/api/incidents?$top={}&$skip={next_skip}{filter}",

@@ -15,6 +15,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value, json};
 
 use super::super::EmulatorState;
@@ -23,7 +24,7 @@ use super::super::model::{ApiEnum, Classification, Determination, Incident, Inci
 use super::super::odata::{FilterDialect, IncidentFilter, whole_number};
 use super::shapes::{self, Rendering};
 use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
-use crate::percent_encode;
+use crate::NOT_UNRESERVED;
 use crate::vocabulary::{
     AWAITING_ACTION, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS, Member,
 };
@@ -176,7 +177,10 @@ pub(crate) async fn list(
             query.push("$expand=alerts".to_owned());
         }
         if let Some((text, _)) = &options.filter {
-            query.push(format!("$filter={}", percent_encode(text)));
+            query.push(format!(
+                "$filter={}",
+                utf8_percent_encode(text, NOT_UNRESERVED)
+            ));
         }
         if options.count {
             query.push("$count=true".to_owned());
