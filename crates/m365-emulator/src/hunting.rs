@@ -18,7 +18,8 @@ use serde_json::{Value as Json, json};
 
 use super::EmulatorState;
 use super::clock::format_time;
-use super::defender::{DefenderError, Operation, admit};
+use super::defender::{Defender, DefenderError};
+use super::dialect::{Operation, admit};
 use super::kql::{self, Column, QueryOutput, Row, TableSource, Value};
 use super::tables::{AlertRows, HuntingTables};
 
@@ -188,7 +189,7 @@ pub(crate) async fn run(
 ) -> Response {
     let (now, alerts) = {
         let mut world = state.world();
-        if let Err(error) = admit(&mut world, &headers, Operation::RunHunting) {
+        if let Err(error) = admit::<Defender>(&mut world, &headers, Operation::RunHunting) {
             return error.into_response();
         }
         let now = world.clock.now();

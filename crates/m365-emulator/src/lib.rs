@@ -15,6 +15,7 @@ mod clock;
 mod control;
 mod defender;
 mod devicelogin;
+mod dialect;
 mod entra;
 mod faults;
 mod graph;

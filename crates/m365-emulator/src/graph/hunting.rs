@@ -17,10 +17,11 @@ use serde_json::{Map, Value};
 
 use super::super::EmulatorState;
 use super::super::clock::parse_time;
+use super::super::dialect::{Operation, admit};
 use super::super::hunting::{Results, execute};
 use super::super::kql::{Column, ColumnType, QueryOutput, Row, TableSource, Value as Cell};
 use super::super::tables::{AlertRows, HuntingTables};
-use super::{GraphError, GraphOperation, admit};
+use super::{Graph, GraphError};
 
 /// "If not provided, the default timespan of 30 days will be used."
 const DEFAULT_TIMESPAN: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -160,7 +161,7 @@ pub(crate) async fn run(
 ) -> Response {
     let (now, alerts) = {
         let mut world = state.world();
-        if let Err(error) = admit(&mut world, &headers, GraphOperation::RunHunting) {
+        if let Err(error) = admit::<Graph>(&mut world, &headers, Operation::RunHunting) {
             return error.into_response();
         }
         let now = world.clock.now();
