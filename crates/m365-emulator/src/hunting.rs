@@ -2,7 +2,8 @@
 //! `Stats`, `Schema` and `Results` as the advanced hunting API does
 //! (<https://learn.microsoft.com/defender-xdr/api-advanced-hunting>), capped at its 100,000 rows.
 //! Queries run on a blocking thread: scanning the largest table takes a while and must not stall
-//! the other requests.
+//! the other requests. Graph's `runHuntingQuery` goes through the same steps ([`serve`]), only
+//! reading a time window from its body and answering in its own shape.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,8 +19,9 @@ use serde_json::{Value as Json, json};
 
 use super::EmulatorState;
 use super::clock::format_time;
-use super::defender::{DefenderError, Operation, admit};
-use super::kql::{self, Column, QueryOutput, Row, TableSource, Value};
+use super::defender::{Defender, DefenderError};
+use super::dialect::{ApiError, Dialect, Operation, admit};
+use super::kql::{self, Column, ColumnType, QueryOutput, Row, TableSource, Value};
 use super::tables::{AlertRows, HuntingTables};
 
 /// "Results can return up to 100,000 rows."
@@ -83,19 +85,85 @@ impl Serialize for Results<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct SchemaColumn {
-    #[serde(rename = "Name")]
-    name: &'static str,
-    #[serde(rename = "Type")]
-    kind: &'static str,
+/// The output's columns, each an object of its name and type under the API's two keys
+/// (`Name`/`Type` for the Defender API, `name`/`type` for Graph).
+pub(crate) struct Schema<'a> {
+    pub(crate) columns: &'a [Column],
+    pub(crate) keys: [&'static str; 2],
+}
+
+impl Serialize for Schema<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.columns.len()))?;
+        for column in self.columns {
+            sequence.serialize_element(&SchemaColumn {
+                column,
+                keys: self.keys,
+            })?;
+        }
+        sequence.end()
+    }
+}
+
+struct SchemaColumn<'a> {
+    column: &'a Column,
+    keys: [&'static str; 2],
+}
+
+impl Serialize for SchemaColumn<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let [name, kind] = self.keys;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry(name, self.column.name)?;
+        map.serialize_entry(kind, self.column.kind.schema_name())?;
+        map.end()
+    }
+}
+
+/// The instants a query may see, both ends included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) from: Timestamp,
+    pub(crate) to: Timestamp,
+}
+
+/// The hunting tables as seen through a window, if the request gives one: rows whose `Timestamp`
+/// falls outside it are not there.
+struct Windowed {
+    tables: HuntingTables,
+    window: Option<Window>,
+}
+
+impl TableSource for Windowed {
+    fn columns(&self, table: &str) -> Option<&'static [Column]> {
+        self.tables.columns(table)
+    }
+
+    fn rows(&self, table: &str) -> Box<dyn Iterator<Item = Row> + '_> {
+        let rows = self.tables.rows(table);
+        let Some(window) = self.window else {
+            return rows;
+        };
+        let timestamp = self.tables.columns(table).and_then(|columns| {
+            columns.iter().position(|column| {
+                column.name == "Timestamp" && column.kind == ColumnType::DateTime
+            })
+        });
+        let Some(index) = timestamp else {
+            return rows;
+        };
+        Box::new(rows.filter(move |row| match row.get(index) {
+            Some(Value::DateTime(time)) => window.from <= *time && *time <= window.to,
+            _ => true,
+        }))
+    }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct HuntingResponse<'a> {
     stats: Json,
-    schema: Vec<SchemaColumn>,
+    schema: Schema<'a>,
     results: Results<'a>,
 }
 
@@ -119,7 +187,9 @@ fn statistics(output: &QueryOutput, started: Instant) -> Json {
     })
 }
 
-fn query_of(body: &[u8]) -> Result<String, DefenderError> {
+/// The request body: `{"Query": "<KQL>"}`. The Defender API has no time window: the query sees
+/// every row.
+fn query_of(body: &[u8], _: Timestamp) -> Result<(String, Option<Window>), DefenderError> {
     let parsed: Json = serde_json::from_slice(body).map_err(|error| {
         DefenderError::bad_request(
             "InvalidRequestBody",
@@ -127,7 +197,7 @@ fn query_of(body: &[u8]) -> Result<String, DefenderError> {
         )
     })?;
     match parsed.get("Query") {
-        Some(Json::String(query)) if !query.trim().is_empty() => Ok(query.clone()),
+        Some(Json::String(query)) if !query.trim().is_empty() => Ok((query.clone(), None)),
         _ => Err(DefenderError::bad_request(
             "MissingRequiredParameter",
             "Parameter Query is missing. The request body must be {\"Query\": \"<KQL>\"}.",
@@ -138,7 +208,7 @@ fn query_of(body: &[u8]) -> Result<String, DefenderError> {
 /// Runs `query` over `tables` on a blocking thread and renders the output there too, with
 /// `render` (given the output and when the query started), as the JSON answer. A query Kusto
 /// refuses is a bad request in Kusto's wording; one whose thread failed, a server error.
-pub(crate) async fn execute<T, R>(
+async fn execute<T, R>(
     tables: T,
     query: String,
     now: Timestamp,
@@ -167,17 +237,52 @@ where
 fn render(output: &QueryOutput, started: Instant) -> Vec<u8> {
     let response = HuntingResponse {
         stats: statistics(output, started),
-        schema: output
-            .columns
-            .iter()
-            .map(|column| SchemaColumn {
-                name: column.name,
-                kind: column.kind.schema_name(),
-            })
-            .collect(),
+        schema: Schema {
+            columns: &output.columns,
+            keys: ["Name", "Type"],
+        },
         results: Results(output),
     };
     serde_json::to_vec(&response).unwrap_or_default()
+}
+
+/// What both APIs' hunting calls share: admit the caller, `read` the query and the window it may
+/// see from the body (given the emulator's now), run it over the hunting tables and `render` the
+/// output as the API answers.
+pub(crate) async fn serve<D, R>(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    body: &[u8],
+    read: impl FnOnce(&[u8], Timestamp) -> Result<(String, Option<Window>), ApiError<D>>,
+    render: R,
+) -> Response
+where
+    D: Dialect,
+    ApiError<D>: From<DefenderError>,
+    R: FnOnce(&QueryOutput, Instant) -> Vec<u8> + Send + 'static,
+{
+    let (now, alerts) = {
+        let mut world = state.world();
+        if let Err(error) = admit::<D>(&mut world, headers, Operation::RunHunting) {
+            return error.into_response();
+        }
+        let now = world.clock.now();
+        (now, AlertRows::of(world.tenant.visible(now)))
+    };
+    let (query, window) = match read(body, now) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    let tables = Windowed {
+        tables: HuntingTables {
+            generated: state.hunting_tables(),
+            alerts,
+        },
+        window,
+    };
+    execute(tables, query, now, render)
+        .await
+        .unwrap_or_else(|error| ApiError::<D>::from(error).into_response())
 }
 
 /// `POST /api/advancedhunting/run`
@@ -186,23 +291,5 @@ pub(crate) async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (now, alerts) = {
-        let mut world = state.world();
-        if let Err(error) = admit(&mut world, &headers, Operation::RunHunting) {
-            return error.into_response();
-        }
-        let now = world.clock.now();
-        (now, AlertRows::of(world.tenant.visible(now)))
-    };
-    let query = match query_of(&body) {
-        Ok(query) => query,
-        Err(error) => return error.into_response(),
-    };
-    let tables = HuntingTables {
-        generated: state.hunting_tables(),
-        alerts,
-    };
-    execute(tables, query, now, render)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    serve::<Defender, _>(&state, &headers, &body, query_of, render).await
 }

@@ -2,7 +2,9 @@
 //! newest first, `@odata.nextLink`), `GET /api/incidents/{id}` and `PATCH /api/incidents/{id}`
 //! with the real API's validation of status, classification and determination
 //! (<https://learn.microsoft.com/defender-xdr/api-list-incidents>,
-//! <https://learn.microsoft.com/defender-xdr/api-update-incidents>).
+//! <https://learn.microsoft.com/defender-xdr/api-update-incidents>). Graph's incident routes
+//! take the same steps ([`list_with`], [`get_with`], [`change`]) and the same validation
+//! ([`IncidentUpdate`]), answering in their own shapes.
 
 use std::sync::Arc;
 
@@ -13,19 +15,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::EmulatorState;
-use super::defender::{DefenderError, Operation, admit};
-use super::model::{
-    ApiEnum, Classification, Comment, Determination, Incident, IncidentApi, IncidentStatus,
-};
-use super::odata::{IncidentFilter, whole_number};
-use crate::percent_encode;
-
-/// The largest page the API returns.
-const MAX_TOP: usize = 100;
+use super::defender::{Defender, DefenderError};
+use super::dialect::{ApiError, Dialect, Operation, admit};
+use super::model::{ApiEnum, Classification, Comment, Determination, Incident, IncidentStatus};
+use super::odata::ListOptions;
+use super::tenant::Page;
+use crate::NOT_UNRESERVED;
 
 #[derive(Serialize)]
 struct IncidentPage<'a> {
@@ -44,96 +44,120 @@ struct IncidentEntity<'a> {
     incident: &'a Incident,
 }
 
-fn odata_error(message: String) -> DefenderError {
-    DefenderError::bad_request("ODataError", message)
+/// The query string's `(name, value)` pairs, or the API's refusal of it.
+pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The pairs of `query`, or why the API's OData layer could not read it.
+pub(crate) fn query_pairs<D: Dialect>(
+    query: QueryPairs,
+) -> Result<Vec<(String, String)>, ApiError<D>> {
+    query
+        .map(|Query(pairs)| pairs)
+        .map_err(|rejection| ApiError::odata(D::ODATA.malformed_query(rejection)))
 }
 
-/// The list query options, checked as the API's OData layer checks them.
-struct ListOptions {
-    top: usize,
-    skip: usize,
-    filter: Option<(String, IncidentFilter)>,
-}
-
-fn list_options(
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<ListOptions, DefenderError> {
-    let Query(pairs) = query
-        .map_err(|rejection| odata_error(format!("The query string is malformed: {rejection}")))?;
-    let mut options = ListOptions {
-        top: MAX_TOP,
-        skip: 0,
-        filter: None,
-    };
-    let number = |name: &str, value: &str| whole_number(name, value).map_err(odata_error);
-    for (name, value) in pairs {
-        match name.as_str() {
-            "$top" => {
-                options.top = number("$top", &value)?;
-                if options.top > MAX_TOP {
-                    return Err(odata_error(format!(
-                        "The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{}'.",
-                        options.top
-                    )));
-                }
-            }
-            "$skip" => options.skip = number("$skip", &value)?,
-            "$filter" if value.trim().is_empty() => {}
-            "$filter" => {
-                let filter = IncidentFilter::parse(&value)
-                    .map_err(|error| odata_error(error.to_string()))?;
-                options.filter = Some((value, filter));
-            }
-            other if other.starts_with('$') => {
-                return Err(odata_error(format!(
-                    "Query option '{other}' is not allowed. Supported query options: $filter, $top, $skip."
-                )));
-            }
-            _ => {}
-        }
+/// What both APIs' `GET …/incidents` share: admit the caller, read the list options, take the
+/// page of the tenant's incidents; `answer` writes the page in the API's shapes, given the options
+/// and the page's size.
+pub(crate) fn list_with<D: Dialect>(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    query: QueryPairs,
+    answer: impl FnOnce(&ListOptions, usize, Page<'_>) -> Response,
+) -> Response {
+    let mut world = state.world();
+    if let Err(error) = admit::<D>(&mut world, headers, Operation::ReadIncidents) {
+        return error.into_response();
     }
-    Ok(options)
+    let options = query_pairs::<D>(query)
+        .and_then(|pairs| ListOptions::parse(pairs, D::ODATA).map_err(ApiError::odata));
+    let options = match options {
+        Ok(options) => options,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    let page_size = options.page_size(D::ODATA);
+    let page = world.tenant.listed(
+        now,
+        D::INCIDENTS,
+        options.filter.as_ref().map(|(_, filter)| filter),
+        options.skip,
+        page_size,
+    );
+    answer(&options, page_size, page)
+}
+
+/// What both APIs' `GET …/incidents/{id}` share: admit the caller, `read` the rest of the request,
+/// find the incident; `answer` writes it in the API's shapes, given what `read` returned.
+pub(crate) fn get_with<D: Dialect, T>(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    id: &str,
+    read: impl FnOnce() -> Result<T, ApiError<D>>,
+    answer: impl FnOnce(&Incident, T) -> Response,
+) -> Response {
+    let mut world = state.world();
+    let read = admit::<D>(&mut world, headers, Operation::ReadIncidents).and_then(|_| read());
+    let request = match read {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    let now = world.clock.now();
+    match world.tenant.find(D::INCIDENTS, id, now) {
+        Some(incident) => answer(incident, request),
+        None => D::incident_not_found(id).into_response(),
+    }
+}
+
+/// What both APIs' incident changes share: admit the caller, read the change from the body with
+/// `update` (the token is checked before the body, as the service does), apply it to incident
+/// `id` on the caller's behalf; returns the incident after it.
+pub(crate) fn change<D: Dialect>(
+    state: &EmulatorState,
+    headers: &HeaderMap,
+    id: &str,
+    update: impl FnOnce() -> Result<IncidentUpdate, ApiError<D>>,
+) -> Result<Incident, ApiError<D>>
+where
+    ApiError<D>: From<DefenderError>,
+{
+    let mut world = state.world();
+    let caller = admit::<D>(&mut world, headers, Operation::UpdateIncident)?;
+    let update = update()?;
+    let now = world.clock.now();
+    let incident = world
+        .tenant
+        .find_mut(D::INCIDENTS, id, now)
+        .ok_or_else(|| D::incident_not_found(id))?;
+    update.apply(incident, caller.comment_author(), now)?;
+    Ok(incident.clone())
 }
 
 /// `GET /api/incidents`
 pub(crate) async fn list(
     State(state): State<Arc<EmulatorState>>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    query: QueryPairs,
 ) -> Response {
-    let mut world = state.world();
-    if let Err(error) = admit(&mut world, &headers, Operation::ReadIncidents) {
-        return error.into_response();
-    }
-    let options = match list_options(query) {
-        Ok(options) => options,
-        Err(error) => return error.into_response(),
-    };
-    let now = world.clock.now();
-    let page = world.tenant.listed(
-        now,
-        IncidentApi::Defender,
-        options.filter.as_ref().map(|(_, filter)| filter),
-        options.skip,
-        options.top,
-    );
-    let next_link = page.next_skip.map(|next_skip| {
-        let filter = options
-            .filter
-            .as_ref()
-            .map(|(text, _)| format!("&$filter={}", percent_encode(text)))
-            .unwrap_or_default();
-        format!(
-            "{}/api/incidents?$top={}&$skip={next_skip}{filter}",
-            state.base_url, options.top
-        )
-    });
-    Json(IncidentPage {
-        context: format!("{}/api/$metadata#Incidents", state.base_url),
-        value: page.incidents,
-        next_link,
+    list_with::<Defender>(&state, &headers, query, |options, page_size, page| {
+        let next_link = page.next_skip.map(|next_skip| {
+            let filter = options
+                .filter
+                .as_ref()
+                .map(|(text, _)| format!("&$filter={}", utf8_percent_encode(text, NOT_UNRESERVED)))
+                .unwrap_or_default();
+            format!(
+                "{}/api/incidents?$top={page_size}&$skip={next_skip}{filter}",
+                state.base_url
+            )
+        });
+        Json(IncidentPage {
+            context: format!("{}/api/$metadata#Incidents", state.base_url),
+            value: page.incidents,
+            next_link,
+        })
+        .into_response()
     })
-    .into_response()
 }
 
 pub(crate) fn not_found(id: &str) -> DefenderError {
@@ -158,15 +182,13 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let mut world = state.world();
-    if let Err(error) = admit(&mut world, &headers, Operation::ReadIncidents) {
-        return error.into_response();
-    }
-    let now = world.clock.now();
-    match world.tenant.find(IncidentApi::Defender, &id, now) {
-        Some(incident) => entity_response(&state, incident),
-        None => not_found(&id).into_response(),
-    }
+    get_with::<Defender, ()>(
+        &state,
+        &headers,
+        &id,
+        || Ok(()),
+        |incident, ()| entity_response(&state, incident),
+    )
 }
 
 /// `PATCH /api/incidents/{id}`
@@ -176,21 +198,7 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let mut world = state.world();
-    let caller = match admit(&mut world, &headers, Operation::UpdateIncident) {
-        Ok(caller) => caller,
-        Err(error) => return error.into_response(),
-    };
-    let now = world.clock.now();
-    let result = IncidentUpdate::parse(&body).and_then(|update| {
-        let incident = world
-            .tenant
-            .find_mut(IncidentApi::Defender, &id, now)
-            .ok_or_else(|| not_found(&id))?;
-        update.apply(incident, caller.comment_author(), now)?;
-        Ok(incident.clone())
-    });
-    match result {
+    match change::<Defender>(&state, &headers, &id, || IncidentUpdate::parse(&body)) {
         Ok(incident) => entity_response(&state, &incident),
         Err(error) => error.into_response(),
     }

@@ -6,7 +6,7 @@
 //! incidents and shows what it received.
 //!
 //! It depends on nothing of the plugin: Microsoft's names and formats are written out here again
-//! (`vocabulary`, `clock::format_time`, `percent_encode`), so that a mistake in the client's
+//! (`vocabulary`, `clock::format_time`, [`NOT_UNRESERVED`]), so that a mistake in the client's
 //! copy fails a test instead of being echoed back.
 
 mod access;
@@ -15,6 +15,7 @@ mod clock;
 mod control;
 mod defender;
 mod devicelogin;
+mod dialect;
 mod entra;
 mod faults;
 mod graph;
@@ -39,6 +40,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use jiff::{SignedDuration, Timestamp};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -280,24 +282,24 @@ pub fn run_until_interrupted(options: EmulatorOptions, port: u16) -> std::io::Re
     })
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters
+/// What to percent-encode: everything but RFC 3986's unreserved characters
 /// (<https://www.rfc-editor.org/rfc/rfc3986#section-2.3>), as the ids in Microsoft's portal links
-/// and the `$filter` of Graph's `@odata.nextLink` are written.
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
+/// and the `$filter` of an `@odata.nextLink` are written.
+pub(crate) const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 #[cfg(test)]
 mod tests {
-    use super::percent_encode;
+    use percent_encoding::utf8_percent_encode;
+
+    use super::NOT_UNRESERVED;
+
+    fn percent_encode(text: &str) -> String {
+        utf8_percent_encode(text, NOT_UNRESERVED).to_string()
+    }
 
     #[test]
     fn percent_encoding_keeps_only_unreserved_characters() {

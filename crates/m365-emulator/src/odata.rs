@@ -6,7 +6,9 @@
 //! apostrophe — and refuses the rest with Defender's `ODataError`. Microsoft Graph's incidents
 //! take the same filters under Graph's names (`createdDateTime`, `lastUpdateDateTime`, statuses in
 //! camelCase, <https://learn.microsoft.com/graph/api/security-list-incidents>): one parser serves
-//! both, told the [`FilterDialect`]. Both also check `$top` and `$skip` alike ([`whole_number`]).
+//! both, told the [`FilterDialect`]. The other list options are read by one parser too
+//! ([`ListOptions`]): `$top` and `$skip` alike, with each API's page size, limit and extra
+//! options (Graph's `$count` and `$expand=alerts`).
 
 use jiff::Timestamp;
 
@@ -15,7 +17,7 @@ use super::model::{ApiEnum, Incident, IncidentStatus};
 use crate::vocabulary::INCIDENT_STATUS;
 
 /// The value of `$top` or `$skip`, or why the OData layer refuses it.
-pub(crate) fn whole_number(name: &str, value: &str) -> Result<usize, String> {
+fn whole_number(name: &str, value: &str) -> Result<usize, String> {
     value.trim().parse::<usize>().map_err(|_| {
         format!(
             "Invalid value '{value}' for {name} query option found. The {name} query option requires a non-negative integer value."
@@ -23,11 +25,98 @@ pub(crate) fn whole_number(name: &str, value: &str) -> Result<usize, String> {
     })
 }
 
+/// The `$expand` of a Graph incident: `alerts` is its only navigation property.
+pub(crate) fn expands_alerts(value: &str) -> Result<bool, String> {
+    for item in value.split(',').map(str::trim) {
+        if item != "alerts" {
+            return Err(format!(
+                "Could not find a property named '{item}' on type 'microsoft.graph.security.incident'."
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// The query options of an incident list, checked as the API's OData layer checks them.
+pub(crate) struct ListOptions {
+    pub(crate) top: usize,
+    pub(crate) skip: usize,
+    /// `$count=true` (Graph only).
+    pub(crate) count: bool,
+    /// `$expand=alerts` (Graph only).
+    pub(crate) expand_alerts: bool,
+    /// The `$filter` as given, and as parsed.
+    pub(crate) filter: Option<(String, IncidentFilter)>,
+}
+
+impl ListOptions {
+    /// Reads the query's `(name, value)` pairs; an option the API does not support, or a value
+    /// it refuses, is an error worded as the API words it.
+    pub(crate) fn parse(
+        pairs: Vec<(String, String)>,
+        dialect: FilterDialect,
+    ) -> Result<ListOptions, String> {
+        let mut options = ListOptions {
+            top: dialect.page_size(),
+            skip: 0,
+            count: false,
+            expand_alerts: false,
+            filter: None,
+        };
+        for (name, value) in pairs {
+            match name.as_str() {
+                "$top" => {
+                    options.top = whole_number("$top", &value)?;
+                    if let Some(limit) = dialect.top_limit()
+                        && options.top > limit
+                    {
+                        return Err(format!(
+                            "The limit of '{limit}' for Top query has been exceeded. The value from the incoming request is '{}'.",
+                            options.top
+                        ));
+                    }
+                }
+                "$skip" => options.skip = whole_number("$skip", &value)?,
+                "$count" if dialect == FilterDialect::Graph => {
+                    options.count = match value.trim() {
+                        "true" => true,
+                        "false" => false,
+                        other => return Err(format!("'{other}' is not a valid count option.")),
+                    }
+                }
+                "$expand" if dialect == FilterDialect::Graph => {
+                    options.expand_alerts = expands_alerts(&value)?;
+                }
+                "$filter" if value.trim().is_empty() => {}
+                "$filter" => {
+                    let filter = IncidentFilter::parse_in(&value, dialect)
+                        .map_err(|error| error.to_string())?;
+                    options.filter = Some((value, filter));
+                }
+                other if other.starts_with('$') => {
+                    let (refusal, supported) = dialect.supported_options();
+                    return Err(format!(
+                        "Query option '{other}' is not {refusal}. Supported query options: {supported}."
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+
+    /// The size of the page to answer: `$top`, up to the API's page size.
+    pub(crate) fn page_size(&self, dialect: FilterDialect) -> usize {
+        self.top.min(dialect.page_size())
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid OData query: {0}")]
 pub(crate) struct FilterError(String);
 
-/// Whose names a filter uses.
+/// Whose OData an incident list is read in: the names its `$filter` uses, its page size and the
+/// options it supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FilterDialect {
     /// The Defender API: `createdTime gt …`, `status eq 'Active'`.
@@ -37,6 +126,43 @@ pub(crate) enum FilterDialect {
 }
 
 impl FilterDialect {
+    /// The page when no `$top` is given, and the largest page: the Defender API returns up to
+    /// 100 incidents (<https://learn.microsoft.com/defender-xdr/api-list-incidents>),
+    /// Graph pages of 50, leading through the rest with `@odata.nextLink`.
+    fn page_size(self) -> usize {
+        match self {
+            FilterDialect::Defender => 100,
+            FilterDialect::Graph => 50,
+        }
+    }
+
+    /// The largest `$top` the API accepts: Defender refuses a larger one; Graph answers pages of
+    /// its size whatever `$top` asks.
+    fn top_limit(self) -> Option<usize> {
+        match self {
+            FilterDialect::Defender => Some(self.page_size()),
+            FilterDialect::Graph => None,
+        }
+    }
+
+    /// Why the query string could not be read at all.
+    pub(crate) fn malformed_query(self, reason: impl std::fmt::Display) -> String {
+        match self {
+            FilterDialect::Defender => format!("The query string is malformed: {reason}"),
+            FilterDialect::Graph => {
+                format!("The query specified in the URI is not valid. {reason}")
+            }
+        }
+    }
+
+    /// How the API refuses a query option it does not know, and the ones it does.
+    fn supported_options(self) -> (&'static str, &'static str) {
+        match self {
+            FilterDialect::Defender => ("allowed", "$filter, $top, $skip"),
+            FilterDialect::Graph => ("supported", "$count, $filter, $skip, $top, $expand"),
+        }
+    }
+
     /// The property names, as `Field::CreatedTime`, `LastUpdateTime`, `Status`, `AssignedTo`.
     fn names(self) -> [&'static str; 4] {
         match self {
@@ -173,11 +299,6 @@ fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
 }
 
 impl IncidentFilter {
-    /// Parses a Defender API `$filter`.
-    pub(crate) fn parse(text: &str) -> Result<IncidentFilter, FilterError> {
-        IncidentFilter::parse_in(text, FilterDialect::Defender)
-    }
-
     pub(crate) fn parse_in(
         text: &str,
         dialect: FilterDialect,
@@ -341,9 +462,14 @@ fn parse_condition(
 mod tests {
     use super::*;
 
+    /// Parses a Defender API `$filter`.
+    fn parse(text: &str) -> Result<IncidentFilter, FilterError> {
+        IncidentFilter::parse_in(text, FilterDialect::Defender)
+    }
+
     #[test]
     fn parses_times_with_seven_digit_fractions() {
-        let filter = IncidentFilter::parse("createdTime gt 2025-01-14T11:11:11.1234567Z and lastUpdateTime le 2025-02-01T00:00:00Z").unwrap();
+        let filter = parse("createdTime gt 2025-01-14T11:11:11.1234567Z and lastUpdateTime le 2025-02-01T00:00:00Z").unwrap();
         assert_eq!(filter.conditions.len(), 2);
         assert!(
             matches!(filter.conditions[0], Condition::Time(Field::CreatedTime, Comparison::Greater, time) if time.subsec_nanosecond() == 123_456_700)
@@ -352,10 +478,8 @@ mod tests {
 
     #[test]
     fn doubled_apostrophes_are_one() {
-        let filter = IncidentFilter::parse(
-            "assignedTo eq 'shannon.o''brien@contoso.com' and status eq 'Active'",
-        )
-        .unwrap();
+        let filter =
+            parse("assignedTo eq 'shannon.o''brien@contoso.com' and status eq 'Active'").unwrap();
         assert_eq!(
             filter.conditions[0],
             Condition::AssignedTo(
@@ -377,7 +501,7 @@ mod tests {
             "assignedTo eq 'o'brien@contoso.com'",
             "status eq",
         ] {
-            assert!(IncidentFilter::parse(bad).is_err(), "{bad}");
+            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -406,6 +530,6 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(IncidentFilter::parse("createdDateTime gt 2025-01-01T00:00:00Z").is_err());
+        assert!(parse("createdDateTime gt 2025-01-01T00:00:00Z").is_err());
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::Serialize;
@@ -17,20 +17,12 @@ use serde_json::{Map, Value};
 
 use super::super::EmulatorState;
 use super::super::clock::parse_time;
-use super::super::hunting::{Results, execute};
-use super::super::kql::{Column, ColumnType, QueryOutput, Row, TableSource, Value as Cell};
-use super::super::tables::{AlertRows, HuntingTables};
-use super::{GraphError, GraphOperation, admit};
+use super::super::hunting::{Results, Schema, Window, serve};
+use super::super::kql::QueryOutput;
+use super::{Graph, GraphError};
 
 /// "If not provided, the default timespan of 30 days will be used."
 const DEFAULT_TIMESPAN: SignedDuration = SignedDuration::from_hours(30 * 24);
-
-/// The instants a query may see, both ends included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Window {
-    from: Timestamp,
-    to: Timestamp,
-}
 
 /// An ISO 8601 duration (`P30D`, `PT12H`, `P1M`) moved from `anchor`, forwards or backwards.
 fn shifted(anchor: Timestamp, duration: &str, forwards: bool) -> Option<Timestamp> {
@@ -67,38 +59,8 @@ fn window(timespan: &str, now: Timestamp) -> Option<Window> {
     (from <= to).then_some(Window { from, to })
 }
 
-/// The hunting tables as seen through a window: rows whose `Timestamp` falls outside it are not
-/// there.
-struct Windowed {
-    tables: HuntingTables,
-    window: Window,
-}
-
-impl TableSource for Windowed {
-    fn columns(&self, table: &str) -> Option<&'static [Column]> {
-        self.tables.columns(table)
-    }
-
-    fn rows(&self, table: &str) -> Box<dyn Iterator<Item = Row> + '_> {
-        let timestamp = self.tables.columns(table).and_then(|columns| {
-            columns.iter().position(|column| {
-                column.name == "Timestamp" && column.kind == ColumnType::DateTime
-            })
-        });
-        let rows = self.tables.rows(table);
-        let Some(index) = timestamp else {
-            return rows;
-        };
-        let window = self.window;
-        Box::new(rows.filter(move |row| match row.get(index) {
-            Some(Cell::DateTime(time)) => window.from <= *time && *time <= window.to,
-            _ => true,
-        }))
-    }
-}
-
 /// The request body: `Query`, and optionally `Timespan`.
-fn parameters(body: &[u8], now: Timestamp) -> Result<(String, Window), GraphError> {
+fn parameters(body: &[u8], now: Timestamp) -> Result<(String, Option<Window>), GraphError> {
     let body: Map<String, Value> = serde_json::from_slice(body)
         .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
     if let Some(other) = body
@@ -133,14 +95,7 @@ fn parameters(body: &[u8], now: Timestamp) -> Result<(String, Window), GraphErro
             )));
         }
     };
-    Ok((query, window))
-}
-
-#[derive(Serialize)]
-struct SchemaColumn {
-    name: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
+    Ok((query, Some(window)))
 }
 
 /// `microsoft.graph.security.huntingQueryResults`.
@@ -148,7 +103,7 @@ struct SchemaColumn {
 struct HuntingQueryResults<'a> {
     #[serde(rename = "@odata.context")]
     context: String,
-    schema: Vec<SchemaColumn>,
+    schema: Schema<'a>,
     results: Results<'a>,
 }
 
@@ -158,25 +113,6 @@ pub(crate) async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (now, alerts) = {
-        let mut world = state.world();
-        if let Err(error) = admit(&mut world, &headers, GraphOperation::RunHunting) {
-            return error.into_response();
-        }
-        let now = world.clock.now();
-        (now, AlertRows::of(world.tenant.visible(now)))
-    };
-    let (query, window) = match parameters(&body, now) {
-        Ok(parameters) => parameters,
-        Err(error) => return error.into_response(),
-    };
-    let tables = Windowed {
-        tables: HuntingTables {
-            generated: state.hunting_tables(),
-            alerts,
-        },
-        window,
-    };
     let context = format!(
         "{}/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
         state.base_url
@@ -184,22 +120,15 @@ pub(crate) async fn run(
     let render = move |output: &QueryOutput, _| {
         let answer = HuntingQueryResults {
             context,
-            schema: output
-                .columns
-                .iter()
-                .map(|column| SchemaColumn {
-                    name: column.name,
-                    kind: column.kind.schema_name(),
-                })
-                .collect(),
+            schema: Schema {
+                columns: &output.columns,
+                keys: ["name", "type"],
+            },
             results: Results(output),
         };
         serde_json::to_vec(&answer).unwrap_or_default()
     };
-    // The failures are the Defender API's, in Graph's error body.
-    execute(tables, query, now, render)
-        .await
-        .unwrap_or_else(|error| GraphError::from(error).into_response())
+    serve::<Graph, _>(&state, &headers, &body, parameters, render).await
 }
 
 #[cfg(test)]

@@ -11,26 +11,24 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value, json};
 
 use super::super::EmulatorState;
-use super::super::incidents::IncidentUpdate;
-use super::super::model::{ApiEnum, Classification, Determination, Incident, IncidentApi};
-use super::super::odata::{FilterDialect, IncidentFilter, whole_number};
+use super::super::incidents::{
+    IncidentUpdate, QueryPairs, change, get_with, list_with, query_pairs,
+};
+use super::super::model::{ApiEnum, Classification, Determination, Incident};
+use super::super::odata::expands_alerts;
 use super::shapes::{self, Rendering};
-use super::{GraphError, GraphOperation, admit, wants_unknown_enum_members};
-use crate::percent_encode;
+use super::{Graph, GraphError, wants_unknown_enum_members};
+use crate::NOT_UNRESERVED;
 use crate::vocabulary::{
     AWAITING_ACTION, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS, Member,
 };
-
-/// Graph's page of incidents when no `$top` is given, and the largest page: `$top` sets the page
-/// size up to this, and `@odata.nextLink` leads through the rest of the collection.
-const PAGE_SIZE: usize = 50;
 
 /// The properties a PATCH may set (<https://learn.microsoft.com/graph/api/security-incident-update#request-body>).
 const UPDATABLE: &[&str] = &[
@@ -66,155 +64,60 @@ fn rendering(headers: &HeaderMap) -> Rendering {
     }
 }
 
-/// The `$expand` of an incident: `alerts` is its only navigation property.
-fn expands_alerts(value: &str) -> Result<bool, GraphError> {
-    for item in value.split(',').map(str::trim) {
-        if item != "alerts" {
-            return Err(GraphError::bad_request(format!(
-                "Could not find a property named '{item}' on type 'microsoft.graph.security.incident'."
-            )));
-        }
-    }
-    Ok(true)
-}
-
-/// The list query options, checked as Graph's OData layer checks them.
-struct ListOptions {
-    top: usize,
-    skip: usize,
-    count: bool,
-    expand_alerts: bool,
-    filter: Option<(String, IncidentFilter)>,
-}
-
-type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-fn query_pairs(query: QueryPairs) -> Result<Vec<(String, String)>, GraphError> {
-    query.map(|Query(pairs)| pairs).map_err(|rejection| {
-        GraphError::bad_request(format!(
-            "The query specified in the URI is not valid. {rejection}"
-        ))
-    })
-}
-
-fn list_options(query: QueryPairs) -> Result<ListOptions, GraphError> {
-    let pairs = query_pairs(query)?;
-    let mut options = ListOptions {
-        top: PAGE_SIZE,
-        skip: 0,
-        count: false,
-        expand_alerts: false,
-        filter: None,
-    };
-    let number =
-        |name: &str, value: &str| whole_number(name, value).map_err(GraphError::bad_request);
-    for (name, value) in pairs {
-        match name.as_str() {
-            "$top" => options.top = number("$top", &value)?,
-            "$skip" => options.skip = number("$skip", &value)?,
-            "$count" => {
-                options.count = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    other => {
-                        return Err(GraphError::bad_request(format!(
-                            "'{other}' is not a valid count option."
-                        )));
-                    }
-                }
-            }
-            "$expand" => options.expand_alerts = expands_alerts(&value)?,
-            "$filter" if value.trim().is_empty() => {}
-            "$filter" => {
-                let filter = IncidentFilter::parse_in(&value, FilterDialect::Graph)
-                    .map_err(|error| GraphError::bad_request(error.to_string()))?;
-                options.filter = Some((value, filter));
-            }
-            other if other.starts_with('$') => {
-                return Err(GraphError::bad_request(format!(
-                    "Query option '{other}' is not supported. Supported query options: $count, $filter, $skip, $top, $expand."
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(options)
-}
-
 /// `GET /v1.0/security/incidents`
 pub(crate) async fn list(
     State(state): State<Arc<EmulatorState>>,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Response {
-    let mut world = state.world();
-    if let Err(error) = admit(&mut world, &headers, GraphOperation::ReadIncidents) {
-        return error.into_response();
-    }
-    let options = match list_options(query) {
-        Ok(options) => options,
-        Err(error) => return error.into_response(),
-    };
-    let now = world.clock.now();
-    let page_size = options.top.min(PAGE_SIZE);
-    let page = world.tenant.listed(
-        now,
-        IncidentApi::Graph,
-        options.filter.as_ref().map(|(_, filter)| filter),
-        options.skip,
-        page_size,
-    );
-    let rendering = rendering(&headers);
-    let value: Vec<Value> = page
-        .incidents
-        .iter()
-        .map(|incident| shapes::incident(incident, options.expand_alerts, rendering))
-        .collect();
-    let next_link = page.next_skip.map(|next_skip| {
-        let mut query = Vec::new();
-        if options.expand_alerts {
-            query.push("$expand=alerts".to_owned());
-        }
-        if let Some((text, _)) = &options.filter {
-            query.push(format!("$filter={}", percent_encode(text)));
-        }
+    list_with::<Graph>(&state, &headers, query, |options, page_size, page| {
+        let rendering = rendering(&headers);
+        let value: Vec<Value> = page
+            .incidents
+            .iter()
+            .map(|incident| shapes::incident(incident, options.expand_alerts, rendering))
+            .collect();
+        let next_link = page.next_skip.map(|next_skip| {
+            let mut query = Vec::new();
+            if options.expand_alerts {
+                query.push("$expand=alerts".to_owned());
+            }
+            if let Some((text, _)) = &options.filter {
+                query.push(format!(
+                    "$filter={}",
+                    utf8_percent_encode(text, NOT_UNRESERVED)
+                ));
+            }
+            if options.count {
+                query.push("$count=true".to_owned());
+            }
+            query.push(format!("$top={page_size}"));
+            query.push(format!("$skip={next_skip}"));
+            format!(
+                "{}/v1.0/security/incidents?{}",
+                state.base_url,
+                query.join("&")
+            )
+        });
+        let mut body = Map::new();
+        let context = if options.expand_alerts {
+            "security/incidents(alerts())"
+        } else {
+            "security/incidents"
+        };
+        body.insert(
+            "@odata.context".into(),
+            json!(format!("{}/v1.0/$metadata#{context}", state.base_url)),
+        );
         if options.count {
-            query.push("$count=true".to_owned());
+            body.insert("@odata.count".into(), json!(page.total));
         }
-        query.push(format!("$top={page_size}"));
-        query.push(format!("$skip={next_skip}"));
-        format!(
-            "{}/v1.0/security/incidents?{}",
-            state.base_url,
-            query.join("&")
-        )
-    });
-    let mut body = Map::new();
-    let context = if options.expand_alerts {
-        "security/incidents(alerts())"
-    } else {
-        "security/incidents"
-    };
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{}/v1.0/$metadata#{context}", state.base_url)),
-    );
-    if options.count {
-        body.insert("@odata.count".into(), json!(page.total));
-    }
-    body.insert("value".into(), Value::Array(value));
-    if let Some(next_link) = next_link {
-        body.insert("@odata.nextLink".into(), json!(next_link));
-    }
-    Json(Value::Object(body)).into_response()
-}
-
-fn not_found(id: &str) -> GraphError {
-    GraphError::new(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("Incident with id '{id}' was not found."),
-    )
+        body.insert("value".into(), Value::Array(value));
+        if let Some(next_link) = next_link {
+            body.insert("@odata.nextLink".into(), json!(next_link));
+        }
+        Json(Value::Object(body)).into_response()
+    })
 }
 
 fn entity_response(
@@ -241,25 +144,19 @@ pub(crate) async fn get(
     Path(id): Path<String>,
     query: QueryPairs,
 ) -> Response {
-    let mut world = state.world();
-    if let Err(error) = admit(&mut world, &headers, GraphOperation::ReadIncidents) {
-        return error.into_response();
-    }
-    let expand = query_pairs(query).and_then(|pairs| {
-        pairs
-            .iter()
-            .filter(|(name, _)| name == "$expand")
-            .try_fold(false, |_, (_, value)| expands_alerts(value))
-    });
-    let expand = match expand {
-        Ok(expand) => expand,
-        Err(error) => return error.into_response(),
+    let expand = || {
+        query_pairs::<Graph>(query).and_then(|pairs| {
+            pairs
+                .iter()
+                .filter(|(name, _)| name == "$expand")
+                .try_fold(false, |_, (_, value)| {
+                    expands_alerts(value).map_err(GraphError::bad_request)
+                })
+        })
     };
-    let now = world.clock.now();
-    match world.tenant.find(IncidentApi::Graph, &id, now) {
-        Some(incident) => entity_response(&state, incident, expand, rendering(&headers)),
-        None => not_found(&id).into_response(),
-    }
+    get_with::<Graph, bool>(&state, &headers, &id, expand, |incident, expand| {
+        entity_response(&state, incident, expand, rendering(&headers))
+    })
 }
 
 /// A Graph enumeration value of a PATCH body: a metadata name (in any case); an opt-in member
@@ -380,27 +277,11 @@ fn allowed_determinations() -> String {
     lines.join(" ")
 }
 
-/// Applies `update`, a Defender API PATCH body made from the Graph request (or why the request
-/// was refused), to incident `id` on behalf of the caller; returns the incident after it. The
-/// token is checked before the body, as the service does.
-fn change(
-    state: &EmulatorState,
-    headers: &HeaderMap,
-    id: &str,
-    update: Result<Map<String, Value>, GraphError>,
-) -> Result<Incident, GraphError> {
-    let mut world = state.world();
-    let caller = admit(&mut world, headers, GraphOperation::UpdateIncident)?;
-    let update = update?;
-    let bytes = serde_json::to_vec(&update).unwrap_or_default();
-    let update = IncidentUpdate::parse(&bytes)?;
-    let now = world.clock.now();
-    let incident = world
-        .tenant
-        .find_mut(IncidentApi::Graph, id, now)
-        .ok_or_else(|| not_found(id))?;
-    update.apply(incident, caller.comment_author(), now)?;
-    Ok(incident.clone())
+/// The validated change of a Defender API PATCH body made from the Graph request (or why the
+/// request was refused).
+fn validated(update: Result<Map<String, Value>, GraphError>) -> Result<IncidentUpdate, GraphError> {
+    let bytes = serde_json::to_vec(&update?).unwrap_or_default();
+    Ok(IncidentUpdate::parse(&bytes)?)
 }
 
 /// `PATCH /v1.0/security/incidents/{id}`
@@ -411,7 +292,9 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Response {
     let opted_in = wants_unknown_enum_members(&headers);
-    match change(&state, &headers, &id, stored_update(&body, opted_in)) {
+    match change::<Graph>(&state, &headers, &id, || {
+        validated(stored_update(&body, opted_in))
+    }) {
         Ok(incident) => entity_response(&state, &incident, false, rendering(&headers)),
         Err(error) => error.into_response(),
     }
@@ -455,7 +338,7 @@ pub(crate) async fn add_comment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    match change(&state, &headers, &id, comment_update(&body)) {
+    match change::<Graph>(&state, &headers, &id, || validated(comment_update(&body))) {
         Ok(incident) => Json(json!({
             "@odata.context": format!(
                 "{}/v1.0/$metadata#security/incidents('{id}')/comments",

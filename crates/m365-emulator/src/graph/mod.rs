@@ -18,22 +18,22 @@ mod shapes;
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use jiff::Timestamp;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::access::{Refusal, Requirement, authorize};
+use super::access::Refusal;
 use super::defender::DefenderError;
-use super::faults::ApiFamily;
+use super::dialect::{ApiError, Dialect, Operation};
+use super::model::IncidentApi;
+use super::odata::FilterDialect;
 use super::registrations::Api;
-use super::tokens::Principal;
-use super::{EmulatorState, World, tenant};
+use super::{EmulatorState, tenant};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
@@ -67,76 +67,16 @@ pub(crate) fn router() -> Router<Arc<EmulatorState>> {
         .layer(from_fn(stamp_headers))
 }
 
-/// An error as Microsoft Graph answers it.
+/// Microsoft Graph's wording.
 #[derive(Debug)]
-pub(crate) struct GraphError {
-    status: StatusCode,
-    code: String,
-    message: String,
-    retry_after: Option<u64>,
-}
+pub(crate) struct Graph;
+
+/// An error as Microsoft Graph answers it.
+pub(crate) type GraphError = ApiError<Graph>;
 
 impl GraphError {
-    pub(crate) fn new(
-        status: StatusCode,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> GraphError {
-        GraphError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
     pub(crate) fn bad_request(message: impl Into<String>) -> GraphError {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
-    }
-
-    fn unauthenticated(message: impl Into<String>) -> GraphError {
-        GraphError::new(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            message,
-        )
-    }
-}
-
-impl IntoResponse for GraphError {
-    fn into_response(self) -> Response {
-        let mut rng = rand::rng();
-        let request_id = tenant::guid(&mut rng);
-        let client_request_id = tenant::guid(&mut rng);
-        let body = json!({"error": {
-            "code": self.code,
-            "message": self.message,
-            "innerError": {
-                "date": Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string(),
-                "request-id": request_id,
-                "client-request-id": client_request_id,
-            }
-        }});
-        let mut response = (self.status, Json(body)).into_response();
-        let headers = response.headers_mut();
-        for (name, value) in [
-            (REQUEST_ID, request_id),
-            (CLIENT_REQUEST_ID, client_request_id),
-        ] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\""),
-            );
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
     }
 }
 
@@ -158,92 +98,85 @@ impl From<DefenderError> for GraphError {
     }
 }
 
-impl From<Refusal> for GraphError {
-    fn from(refusal: Refusal) -> GraphError {
-        match refusal {
-            Refusal::MissingBearer => GraphError::unauthenticated("Access token is empty."),
-            Refusal::UnknownToken => {
-                GraphError::unauthenticated("Access token validation failure. Invalid signature.")
-            }
-            Refusal::Expired => {
-                GraphError::unauthenticated("Lifetime validation failed, the token is expired.")
-            }
-            Refusal::ForeignAudience(audience) => GraphError::unauthenticated(format!(
-                "Access token validation failure. Invalid audience '{audience}'."
-            )),
-            Refusal::MissingPermission { kind, needed } => {
-                let message = match kind {
-                    "application" => format!(
-                        "Missing application roles. API required roles: {}.",
-                        needed.join(", ")
-                    ),
-                    _ => format!(
-                        "Missing scope permissions on the request. API requires one of '{}'.",
-                        needed.join(", ")
-                    ),
-                };
-                GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message)
-            }
-            Refusal::Throttled {
-                family,
-                retry_after,
-            } => GraphError {
-                retry_after: Some(retry_after),
-                ..GraphError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    family.quota_message(retry_after),
-                )
-            },
-        }
-    }
-}
+impl Dialect for Graph {
+    const API: Api = Api::MicrosoftGraph;
+    const INCIDENTS: IncidentApi = IncidentApi::Graph;
+    const UNAUTHENTICATED: &'static str = "InvalidAuthenticationToken";
+    const ODATA: FilterDialect = FilterDialect::Graph;
+    const ODATA_ERROR: &'static str = "BadRequest";
+    const CHALLENGE: &'static str = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"";
 
-/// The Graph security operations and the permissions each needs
-/// (<https://learn.microsoft.com/graph/api/security-list-incidents#permissions>,
-/// <https://learn.microsoft.com/graph/api/security-incident-update#permissions>,
-/// <https://learn.microsoft.com/graph/api/security-security-runhuntingquery#permissions>).
-/// Graph's security permissions have the same names for apps and users. The calls count against
-/// the same quotas as the Defender API's.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum GraphOperation {
-    ReadIncidents,
-    UpdateIncident,
-    RunHunting,
-}
-
-impl GraphOperation {
-    fn requirement(self) -> Requirement {
-        let (permissions, family): (&'static [&'static str], ApiFamily) = match self {
-            GraphOperation::ReadIncidents => (
-                &[
-                    "SecurityIncident.Read.All",
-                    "SecurityIncident.ReadWrite.All",
-                ],
-                ApiFamily::Incidents,
-            ),
-            GraphOperation::UpdateIncident => {
-                (&["SecurityIncident.ReadWrite.All"], ApiFamily::Incidents)
-            }
-            GraphOperation::RunHunting => (&["ThreatHunting.Read.All"], ApiFamily::Hunting),
+    /// <https://learn.microsoft.com/graph/api/security-list-incidents#permissions>,
+    /// <https://learn.microsoft.com/graph/api/security-incident-update#permissions>,
+    /// <https://learn.microsoft.com/graph/api/security-security-runhuntingquery#permissions>.
+    /// Graph's security permissions have the same names for apps and users.
+    fn permissions(operation: Operation) -> (&'static [&'static str], &'static [&'static str]) {
+        let permissions: &'static [&'static str] = match operation {
+            Operation::ReadIncidents => &[
+                "SecurityIncident.Read.All",
+                "SecurityIncident.ReadWrite.All",
+            ],
+            Operation::UpdateIncident => &["SecurityIncident.ReadWrite.All"],
+            Operation::RunHunting => &["ThreatHunting.Read.All"],
         };
-        Requirement {
-            api: Api::MicrosoftGraph,
-            application: permissions,
-            delegated: permissions,
-            family,
+        (permissions, permissions)
+    }
+
+    /// Graph's body carries the request's ids, also sent as headers.
+    fn error_body(code: &str, message: &str, headers: &mut HeaderMap) -> Value {
+        let mut rng = rand::rng();
+        let request_id = tenant::guid(&mut rng);
+        let client_request_id = tenant::guid(&mut rng);
+        for (name, value) in [
+            (REQUEST_ID, &request_id),
+            (CLIENT_REQUEST_ID, &client_request_id),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+        json!({"error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            }
+        }})
+    }
+
+    fn unauthenticated(refusal: &Refusal) -> String {
+        match refusal {
+            Refusal::MissingBearer => "Access token is empty.".to_owned(),
+            Refusal::Expired => "Lifetime validation failed, the token is expired.".to_owned(),
+            Refusal::ForeignAudience(audience) => {
+                format!("Access token validation failure. Invalid audience '{audience}'.")
+            }
+            _ => "Access token validation failure. Invalid signature.".to_owned(),
         }
     }
-}
 
-/// Lets a request through if its bearer token is a Graph token with a permission `operation`
-/// needs, and the rate limit allows it. Returns who called.
-pub(crate) fn admit(
-    world: &mut World,
-    headers: &HeaderMap,
-    operation: GraphOperation,
-) -> Result<Principal, GraphError> {
-    authorize(world, headers, &operation.requirement()).map_err(GraphError::from)
+    fn missing_permission(kind: &str, needed: &[&str]) -> String {
+        match kind {
+            "application" => format!(
+                "Missing application roles. API required roles: {}.",
+                needed.join(", ")
+            ),
+            _ => format!(
+                "Missing scope permissions on the request. API requires one of '{}'.",
+                needed.join(", ")
+            ),
+        }
+    }
+
+    fn incident_not_found(id: &str) -> GraphError {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("Incident with id '{id}' was not found."),
+        )
+    }
 }
 
 /// Whether the request sent `Prefer: include-unknown-enum-members`.

@@ -6,12 +6,13 @@
 //! the fields the documentation lists. Members after `unknownFutureValue` (Defender for Cloud as
 //! a service or detection source) read `unknownFutureValue` unless the client opted in.
 
+use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value, json};
 
 use super::super::DEMO_TENANT_ID;
 use super::super::clock::format_time;
 use super::super::model::{Alert, ApiEnum, Comment, Device, Entity, EntityType, Incident};
-use crate::percent_encode;
+use crate::NOT_UNRESERVED;
 use crate::vocabulary::{
     ALERT_STATUS, CLASSIFICATION, DETECTION_SOURCE, DETERMINATION, Enumeration, INCIDENT_STATUS,
     SERVICE_SOURCE, SEVERITY, camel_case,
@@ -42,7 +43,7 @@ impl Rendering {
 pub(crate) fn incident_web_url(id: &str) -> String {
     format!(
         "https://security.microsoft.com/incidents/{}?tid={DEMO_TENANT_ID}",
-        percent_encode(id)
+        utf8_percent_encode(id, NOT_UNRESERVED)
     )
 }
 
