@@ -328,15 +328,22 @@ fn random_streams(backend: &str, list: &str, first_seed: u64) {
     }
 }
 
-/// The first run on a backlog of 10,000 incidents (30 days of them, first_fetch a day before
-/// the oldest) hands over the max_fetch oldest, with at most 12 list requests, on either API;
-/// the later runs keep to ⌈max_fetch/100⌉ + 2 and together hand over every incident once
-/// (drained through the legacy API only, to keep the test short: the simulated streams of
+/// A backlog the first run cannot page through from the newest end: twice what its 12 list
+/// requests read at the legacy API's 100 a page (and four times at Graph's 50), so it must
+/// search where the backlog begins. The in-process tests of src/fetch/tests.rs search backlogs
+/// of 10,000; every incident here passes through the real binary, so the drain costs seconds
+/// per thousand.
+const LARGE_BACKLOG: usize = 2 * 12 * 100;
+
+/// The first run on a [`LARGE_BACKLOG`] (30 days of incidents, first_fetch a day before the
+/// oldest) hands over the max_fetch oldest, with at most 12 list requests, on either API; the
+/// later runs keep to ⌈max_fetch/100⌉ + 2 and together hand over every incident once (drained
+/// through the legacy API only, to keep the test short: the simulated streams of
 /// src/fetch/tests.rs drain through both).
 #[test]
 fn the_first_run_on_a_large_backlog_fetches_max_fetch_oldest_first() {
     for backend in ["Legacy Defender API", "Microsoft Graph"] {
-        let backlog = 10_000;
+        let backlog = LARGE_BACKLOG;
         let mut tenant = Tenant::start(backlog);
         let mut platform = Platform {
             params: tenant.params(json!({
@@ -431,20 +438,21 @@ fn a_run_near_its_timeout_returns_what_it_has() {
     let params = tenant.params(json!({
         "first_fetch": iso(now - SignedDuration::from_mins(251)),
         "max_fetch": "100",
-        "fetch_timeout": "6",
+        "fetch_timeout": "4",
     }));
     // Sign in first, so that the slow answer is the only thing that takes time.
     let warm_up =
         tenant.run(json!({"command": "microsoft-365-defender-auth-test", "params": params}));
     assert_eq!(warm_up.code, 0, "{}", warm_up.document);
-    // 6 s budget, 1 s margin: after a second answer that takes 3.5 s no request fits any more
-    // (the first only finds out how dense the backlog is).
+    // 4 s budget, 1 s margin, no request started with less than 2 s left: the shortest budget
+    // with room for two requests. After a second answer that takes 1.5 s no request fits any
+    // more (the first only finds out how dense the backlog is).
     tenant.control(
         "POST",
         "/_emulator/faults",
         json!([
             {"method": "GET", "path": "/api/incidents", "delay_ms": 0},
-            {"method": "GET", "path": "/api/incidents", "delay_ms": 3500}
+            {"method": "GET", "path": "/api/incidents", "delay_ms": 1500}
         ]),
     );
     tenant.take_requests();
@@ -463,7 +471,7 @@ fn a_run_near_its_timeout_returns_what_it_has() {
     tenant.control(
         "POST",
         "/_emulator/faults",
-        json!({"method": "GET", "path": "/api/incidents", "delay_ms": 6000}),
+        json!({"method": "GET", "path": "/api/incidents", "delay_ms": 4000}),
     );
     let timed_out = tenant.run(envelope(&tenant, &params, &next.document["last_run"]));
     timed_out.assert_failed(1, "no answer within");

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use m365_defender::api::retry::TEST_BASE_BACKOFF_VARIABLE;
 use m365_emulator::{Emulator, EmulatorOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -46,9 +47,15 @@ pub struct Finished {
     pub stderr: String,
 }
 
+/// The base backoff of the binaries the tests run, in milliseconds: the retries after the
+/// emulator's 5xx answers and dropped connections happen all the same, without half a second
+/// of real sleep each (`RetryPolicy::for_commands`).
+const TEST_BASE_BACKOFF_MS: &str = "5";
+
 /// Runs `m365-defender` with `flags` and `env` (no `M365D_LOG` or `RUST_BACKTRACE` from the
-/// test's own environment), feeding `stdin`; kills it and answers `Err` when it is still running
-/// after `limit`, so that a test of "never hangs" fails instead of hanging the suite.
+/// test's own environment, and the [`TEST_BASE_BACKOFF_MS`] unless `env` names another),
+/// feeding `stdin`; kills it and answers `Err` when it is still running after `limit`, so that a
+/// test of "never hangs" fails instead of hanging the suite.
 pub fn spawn_within(
     stdin: &[u8],
     flags: &[&str],
@@ -59,6 +66,7 @@ pub fn spawn_within(
         .args(flags)
         .env_remove("M365D_LOG")
         .env_remove("RUST_BACKTRACE")
+        .env(TEST_BASE_BACKOFF_VARIABLE, TEST_BASE_BACKOFF_MS)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -59,7 +59,7 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             session,
             base: base.trim_end_matches('/').to_owned(),
             deadline,
-            policy: RetryPolicy::default(),
+            policy: RetryPolicy::for_commands(),
             headers: Vec::new(),
         }
     }

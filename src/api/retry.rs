@@ -61,13 +61,44 @@ pub struct RetryPolicy {
     pub max_throttled_retries: u32,
 }
 
+/// The first backoff of every build but the test suite's.
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 3,
-            base_backoff: Duration::from_millis(500),
+            base_backoff: BASE_BACKOFF,
             max_throttled_retries: 5,
         }
+    }
+}
+
+/// Names the base backoff in milliseconds for the integration tests, which make the emulator
+/// answer 5xx and drop connections dozens of times: with the real half second each of those
+/// would sleep for real. Only a build with the emulator (the `emulator` feature: tests and
+/// `--sandbox`) reads it; the production build (`--no-default-features`) does not contain
+/// this name at all and always backs off from [`BASE_BACKOFF`]. It changes the length of the
+/// waits only, never whether a request is retried; a service's own wait (`Retry-After`) is
+/// kept as given.
+#[cfg(feature = "emulator")]
+pub const TEST_BASE_BACKOFF_VARIABLE: &str = "M365D_TEST_RETRY_BASE_MS";
+
+impl RetryPolicy {
+    /// The policy a command runs with: the default, except for the base backoff the test
+    /// suite sets through [`TEST_BASE_BACKOFF_VARIABLE`] in a build with the emulator.
+    pub fn for_commands() -> RetryPolicy {
+        #[cfg(feature = "emulator")]
+        if let Some(millis) = std::env::var(TEST_BASE_BACKOFF_VARIABLE)
+            .ok()
+            .and_then(|millis| millis.parse().ok())
+        {
+            return RetryPolicy {
+                base_backoff: Duration::from_millis(millis),
+                ..RetryPolicy::default()
+            };
+        }
+        RetryPolicy::default()
     }
 }
 
