@@ -19,11 +19,16 @@ use super::{
     status_and_json,
 };
 
-const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
-const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
+pub(super) const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+pub(super) const PREFER_UNKNOWN_MEMBERS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
 
 /// A client-credentials token of `client_id` for `scope`.
-async fn app_token_for(harness: &Harness, client_id: &str, secret: &str, scope: &str) -> String {
+pub(super) async fn app_token_for(
+    harness: &Harness,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
     let response = harness
         .client_credentials_token_for(client_id, secret, scope)
         .await;
@@ -33,8 +38,19 @@ async fn app_token_for(harness: &Harness, client_id: &str, secret: &str, scope: 
 }
 
 /// The demo app's Graph token, with every Graph security permission.
-async fn graph_token(harness: &Harness) -> String {
+pub(super) async fn graph_token(harness: &Harness) -> String {
     app_token_for(harness, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GRAPH_SCOPE).await
+}
+
+/// The Graph token of the app that holds no permissions.
+pub(super) async fn no_permissions_graph_token(harness: &Harness) -> String {
+    app_token_for(
+        harness,
+        DEMO_NO_PERMISSIONS_CLIENT_ID,
+        DEMO_NO_PERMISSIONS_CLIENT_SECRET,
+        GRAPH_SCOPE,
+    )
+    .await
 }
 
 fn request(harness: &Harness, method: Method, token: &str, path: &str) -> RequestBuilder {
@@ -44,7 +60,7 @@ fn request(harness: &Harness, method: Method, token: &str, path: &str) -> Reques
         .bearer_auth(token)
 }
 
-async fn get(harness: &Harness, token: &str, path: &str) -> (StatusCode, Value) {
+pub(super) async fn get(harness: &Harness, token: &str, path: &str) -> (StatusCode, Value) {
     status_and_json(
         request(harness, Method::GET, token, path)
             .send()
@@ -54,7 +70,7 @@ async fn get(harness: &Harness, token: &str, path: &str) -> (StatusCode, Value) 
     .await
 }
 
-async fn send_json(
+pub(super) async fn send_json(
     harness: &Harness,
     method: Method,
     token: &str,
@@ -77,7 +93,7 @@ async fn patch(harness: &Harness, token: &str, id: &str, body: Value) -> (Status
 }
 
 /// Every incident of a listing, following `@odata.nextLink` to the end; the pages' sizes too.
-async fn all_pages(
+pub(super) async fn all_pages(
     harness: &Harness,
     token: &str,
     first: &str,
@@ -107,7 +123,7 @@ async fn all_pages(
 }
 
 /// Graph's error body, with the request id in the body and the headers alike.
-fn assert_graph_error(body: &Value, code: &str) {
+pub(super) fn assert_graph_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
     let inner = &body["error"]["innerError"];
@@ -140,7 +156,12 @@ async fn graph_tokens_carry_the_graph_audience_in_every_cloud() {
         assert_eq!(claims["aud"], audience);
         assert_eq!(
             claims["roles"],
-            json!(["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"])
+            json!([
+                "SecurityIncident.ReadWrite.All",
+                "ThreatHunting.Read.All",
+                "SecurityAlert.ReadWrite.All",
+                "CustomDetection.Read.All"
+            ])
         );
         let (status, body) = get(&harness, &token, "/v1.0/security/incidents?$top=1").await;
         assert_eq!(status, StatusCode::OK, "{scope}: {body}");
@@ -221,13 +242,7 @@ async fn each_api_accepts_only_its_own_audience() {
 #[tokio::test]
 async fn an_app_without_graph_permissions_gets_403() {
     let harness = Harness::start().await;
-    let token = app_token_for(
-        &harness,
-        DEMO_NO_PERMISSIONS_CLIENT_ID,
-        DEMO_NO_PERMISSIONS_CLIENT_SECRET,
-        GRAPH_SCOPE,
-    )
-    .await;
+    let token = no_permissions_graph_token(&harness).await;
     let (status, body) = get(&harness, &token, "/v1.0/security/incidents").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_graph_error(&body, "Forbidden");
@@ -253,7 +268,7 @@ async fn an_app_without_graph_permissions_gets_403() {
 }
 
 /// Signs a user in with the device code flow for `scope`; returns the token response.
-async fn device_code_sign_in(harness: &Harness, scope: &str) -> Value {
+pub(super) async fn device_code_sign_in(harness: &Harness, scope: &str) -> Value {
     harness.freeze_clock().await;
     let started = harness.start_device_code(DEMO_CLIENT_ID, scope).await;
     let approval = harness

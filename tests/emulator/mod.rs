@@ -1,6 +1,7 @@
 //! Tests of the emulator through HTTP, as the plugin and people use it: each test starts its own
 //! emulator on an ephemeral 127.0.0.1 port with a fixed start time, so data and times are known.
 
+mod alerts;
 mod control;
 mod graph;
 mod hunting;

@@ -46,6 +46,10 @@ impl Dialect for Defender {
             ),
             Operation::UpdateIncident => (&["Incident.ReadWrite.All"], &["Incident.ReadWrite"]),
             Operation::RunHunting => (&["AdvancedHunting.Read.All"], &["AdvancedHunting.Read"]),
+            // Graph's alone: the Defender API serves no route that asks for them.
+            Operation::ReadAlerts | Operation::UpdateAlert | Operation::ReadDetectionRules => {
+                (&[], &[])
+            }
         }
     }
 

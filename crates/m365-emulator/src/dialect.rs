@@ -10,17 +10,21 @@
 use std::marker::PhantomData;
 
 use axum::Json;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde_json::Value;
 
-use super::World;
 use super::access::{Refusal, Requirement, authorize};
 use super::faults::ApiFamily;
 use super::model::IncidentApi;
-use super::odata::FilterDialect;
+use super::odata::{FilterDialect, ListOptions};
 use super::registrations::Api;
+use super::tenant::Tenant;
 use super::tokens::Principal;
+use super::{EmulatorState, World};
 
 /// How one API words what both share.
 pub(crate) trait Dialect: Sized {
@@ -141,19 +145,30 @@ impl<D: Dialect> From<Refusal> for ApiError<D> {
     }
 }
 
-/// The operations both APIs offer; each API names its own permissions for them.
+/// The operations the APIs offer; each API names its own permissions for them. Alerts and
+/// detection rules are Graph's alone.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Operation {
     ReadIncidents,
     UpdateIncident,
     RunHunting,
+    ReadAlerts,
+    UpdateAlert,
+    ReadDetectionRules,
 }
 
 impl Operation {
-    /// The quota a call counts against, the same through either API.
+    /// The quota a call counts against, the same through either API. Graph documents no limit
+    /// of its own for alerts and detection rules
+    /// (<https://learn.microsoft.com/graph/throttling-limits#security-detections-and-incidents-service-limits>),
+    /// so they count against the incidents' quota.
     fn family(self) -> ApiFamily {
         match self {
-            Operation::ReadIncidents | Operation::UpdateIncident => ApiFamily::Incidents,
+            Operation::ReadIncidents
+            | Operation::UpdateIncident
+            | Operation::ReadAlerts
+            | Operation::UpdateAlert
+            | Operation::ReadDetectionRules => ApiFamily::Incidents,
             Operation::RunHunting => ApiFamily::Hunting,
         }
     }
@@ -174,4 +189,49 @@ pub(crate) fn admit<D: Dialect>(
         family: operation.family(),
     };
     authorize(world, headers, &requirement).map_err(ApiError::from)
+}
+
+/// The query string's `(name, value)` pairs, or the API's refusal of it.
+pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The pairs of `query`, or why the API's OData layer could not read it.
+pub(crate) fn query_pairs<D: Dialect>(
+    query: QueryPairs,
+) -> Result<Vec<(String, String)>, ApiError<D>> {
+    query
+        .map(|Query(pairs)| pairs)
+        .map_err(|rejection| ApiError::odata(D::ODATA.malformed_query(rejection)))
+}
+
+/// A `GET` of a collection: the operation it is and the OData its options are read in.
+pub(crate) struct Listing {
+    pub(crate) operation: Operation,
+    pub(crate) odata: FilterDialect,
+}
+
+impl Listing {
+    /// What every list request shares: admit the caller, read the list options; `answer` takes
+    /// the page from the tenant at the clock's now and writes it, given the options and the
+    /// page's size.
+    pub(crate) fn answer<D: Dialect>(
+        &self,
+        state: &EmulatorState,
+        headers: &HeaderMap,
+        query: QueryPairs,
+        answer: impl FnOnce(&Tenant, Timestamp, &ListOptions, usize) -> Response,
+    ) -> Response {
+        let mut world = state.world();
+        if let Err(error) = admit::<D>(&mut world, headers, self.operation) {
+            return error.into_response();
+        }
+        let options = query_pairs::<D>(query)
+            .and_then(|pairs| ListOptions::parse(pairs, self.odata).map_err(ApiError::odata));
+        let options = match options {
+            Ok(options) => options,
+            Err(error) => return error.into_response(),
+        };
+        let now = world.clock.now();
+        let page_size = options.page_size(self.odata);
+        answer(&world.tenant, now, &options, page_size)
+    }
 }

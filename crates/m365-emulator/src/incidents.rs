@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -21,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::EmulatorState;
 use super::defender::{Defender, DefenderError};
-use super::dialect::{ApiError, Dialect, Operation, admit};
+use super::dialect::{ApiError, Dialect, Listing, Operation, QueryPairs, admit};
 use super::model::{ApiEnum, Classification, Comment, Determination, Incident, IncidentStatus};
 use super::odata::ListOptions;
 use super::tenant::Page;
@@ -44,18 +43,6 @@ struct IncidentEntity<'a> {
     incident: &'a Incident,
 }
 
-/// The query string's `(name, value)` pairs, or the API's refusal of it.
-pub(crate) type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-/// The pairs of `query`, or why the API's OData layer could not read it.
-pub(crate) fn query_pairs<D: Dialect>(
-    query: QueryPairs,
-) -> Result<Vec<(String, String)>, ApiError<D>> {
-    query
-        .map(|Query(pairs)| pairs)
-        .map_err(|rejection| ApiError::odata(D::ODATA.malformed_query(rejection)))
-}
-
 /// What both APIs' `GET …/incidents` share: admit the caller, read the list options, take the
 /// page of the tenant's incidents; `answer` writes the page in the API's shapes, given the options
 /// and the page's size.
@@ -63,28 +50,16 @@ pub(crate) fn list_with<D: Dialect>(
     state: &EmulatorState,
     headers: &HeaderMap,
     query: QueryPairs,
-    answer: impl FnOnce(&ListOptions, usize, Page<'_>) -> Response,
+    answer: impl FnOnce(&ListOptions, usize, Page<&Incident>) -> Response,
 ) -> Response {
-    let mut world = state.world();
-    if let Err(error) = admit::<D>(&mut world, headers, Operation::ReadIncidents) {
-        return error.into_response();
-    }
-    let options = query_pairs::<D>(query)
-        .and_then(|pairs| ListOptions::parse(pairs, D::ODATA).map_err(ApiError::odata));
-    let options = match options {
-        Ok(options) => options,
-        Err(error) => return error.into_response(),
+    let listing = Listing {
+        operation: Operation::ReadIncidents,
+        odata: D::ODATA,
     };
-    let now = world.clock.now();
-    let page_size = options.page_size(D::ODATA);
-    let page = world.tenant.listed(
-        now,
-        D::INCIDENTS,
-        options.filter.as_ref().map(|(_, filter)| filter),
-        options.skip,
-        page_size,
-    );
-    answer(&options, page_size, page)
+    listing.answer::<D>(state, headers, query, |tenant, now, options, page_size| {
+        let page = tenant.listed(now, D::INCIDENTS, options.filter(), options.skip, page_size);
+        answer(options, page_size, page)
+    })
 }
 
 /// What both APIs' `GET …/incidents/{id}` share: admit the caller, `read` the rest of the request,
@@ -153,7 +128,7 @@ pub(crate) async fn list(
         });
         Json(IncidentPage {
             context: format!("{}/api/$metadata#Incidents", state.base_url),
-            value: page.incidents,
+            value: page.items,
             next_link,
         })
         .into_response()
@@ -333,11 +308,7 @@ impl IncidentUpdate {
             incident.tags = tags;
         }
         if let Some(comment) = self.comment {
-            incident.comments.push(Comment {
-                comment,
-                created_by: author.to_owned(),
-                created_time: now,
-            });
+            incident.comments.push(Comment::new(comment, author, now));
         }
         if let Some(status) = self.status {
             incident.status = status;

@@ -27,6 +27,7 @@ mod model;
 mod odata;
 mod registrations;
 mod requests;
+mod rules;
 mod tables;
 mod tenant;
 mod tokens;
@@ -50,8 +51,10 @@ use tokio::task::JoinHandle;
 pub const DEMO_TENANT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 /// The demo tenant's initial domain; sign-in accepts it in place of the tenant id.
 pub const DEMO_TENANT_DOMAIN: &str = "contoso.onmicrosoft.com";
-/// A confidential app registration with `Incident.ReadWrite.All` and `AdvancedHunting.Read.All`,
-/// a client secret and the demo certificate.
+/// A confidential app registration with `Incident.ReadWrite.All` and `AdvancedHunting.Read.All`
+/// on the Defender API (on Graph: `SecurityIncident.ReadWrite.All`, `ThreatHunting.Read.All`,
+/// `SecurityAlert.ReadWrite.All`, `CustomDetection.Read.All`), a client secret and the demo
+/// certificate.
 pub const DEMO_CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 pub const DEMO_CLIENT_SECRET: &str = "client-secret-value";
 /// An app registration with a secret but no Defender permissions: its tokens get 403.

@@ -191,6 +191,17 @@ pub(crate) struct Comment {
     pub(crate) created_time: Timestamp,
 }
 
+impl Comment {
+    /// `comment`, written by `author` at `now`.
+    pub(crate) fn new(comment: String, author: &str, now: Timestamp) -> Comment {
+        Comment {
+            comment,
+            created_by: author.to_owned(),
+            created_time: now,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Alert {
@@ -214,8 +225,12 @@ pub(crate) struct Alert {
     pub(crate) severity: Severity,
     pub(crate) investigation_id: Option<u64>,
     pub(crate) investigation_state: &'static str,
-    pub(crate) classification: Option<Classification>,
-    pub(crate) determination: Option<Determination>,
+    /// The legacy name of the alert's classification; none until someone sets it. Alerts
+    /// take any member Graph's metadata has (Graph's `apt` and `securityPersonnel` included),
+    /// where an incident's must fit Defender's classification table.
+    pub(crate) classification: Option<&'static str>,
+    /// The legacy name of the alert's determination; none until someone sets it.
+    pub(crate) determination: Option<&'static str>,
     pub(crate) detection_source: &'static str,
     pub(crate) detector_id: String,
     pub(crate) assigned_to: Option<String>,
@@ -224,6 +239,31 @@ pub(crate) struct Alert {
     pub(crate) mitre_techniques: Vec<&'static str>,
     pub(crate) devices: Vec<Device>,
     pub(crate) entities: Vec<Entity>,
+    /// Comments added through Graph's alerts API; the Defender API's alerts have none.
+    #[serde(skip)]
+    pub(crate) comments: Vec<Comment>,
+}
+
+impl Alert {
+    /// The stored classification, `Unknown` until someone sets it.
+    pub(crate) fn classification_or_unknown(&self) -> &'static str {
+        self.classification
+            .unwrap_or(Classification::Unknown.as_str())
+    }
+
+    /// The stored determination, `NotAvailable` until someone sets it.
+    pub(crate) fn determination_or_unknown(&self) -> &'static str {
+        self.determination
+            .unwrap_or(Determination::NotAvailable.as_str())
+    }
+
+    /// The order Graph lists alerts in: newest first, and alerts created at the same instant in
+    /// a stable order (higher id first).
+    pub(crate) fn newest_first(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+        b.creation_time
+            .cmp(&a.creation_time)
+            .then_with(|| b.alert_id.cmp(&a.alert_id))
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -8,13 +8,19 @@
 //! camelCase, <https://learn.microsoft.com/graph/api/security-list-incidents>): one parser serves
 //! both, told the [`FilterDialect`]. The other list options are read by one parser too
 //! ([`ListOptions`]): `$top` and `$skip` alike, with each API's page size, limit and extra
-//! options (Graph's `$count` and `$expand=alerts`).
+//! options (Graph's `$count` and `$expand=alerts`). Graph's alerts
+//! (<https://learn.microsoft.com/graph/api/security-list-alerts_v2>) filter on more properties
+//! (classification, determination, severity, serviceSource) in the same language, and its
+//! detection rules take only `$top` and `$skip`: each is one more [`FilterDialect`].
 
 use jiff::Timestamp;
 
 use super::clock::parse_time;
-use super::model::{ApiEnum, Incident, IncidentStatus};
-use crate::vocabulary::INCIDENT_STATUS;
+use super::model::{Alert, ApiEnum, Incident, IncidentStatus};
+use crate::vocabulary::{
+    ALERT_STATUS, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS, SERVICE_SOURCE,
+    SEVERITY,
+};
 
 /// The value of `$top` or `$skip`, or why the OData layer refuses it.
 fn whole_number(name: &str, value: &str) -> Result<usize, String> {
@@ -37,7 +43,7 @@ pub(crate) fn expands_alerts(value: &str) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The query options of an incident list, checked as the API's OData layer checks them.
+/// The query options of a list, checked as the API's OData layer checks them.
 pub(crate) struct ListOptions {
     pub(crate) top: usize,
     pub(crate) skip: usize,
@@ -46,7 +52,7 @@ pub(crate) struct ListOptions {
     /// `$expand=alerts` (Graph only).
     pub(crate) expand_alerts: bool,
     /// The `$filter` as given, and as parsed.
-    pub(crate) filter: Option<(String, IncidentFilter)>,
+    pub(crate) filter: Option<(String, Filter)>,
 }
 
 impl ListOptions {
@@ -64,6 +70,13 @@ impl ListOptions {
             filter: None,
         };
         for (name, value) in pairs {
+            if name.starts_with('$') && !dialect.supported_options().contains(&name.as_str()) {
+                return Err(format!(
+                    "Query option '{name}' is not {}. Supported query options: {}.",
+                    dialect.refusal(),
+                    dialect.supported_options().join(", ")
+                ));
+            }
             match name.as_str() {
                 "$top" => {
                     options.top = whole_number("$top", &value)?;
@@ -77,27 +90,21 @@ impl ListOptions {
                     }
                 }
                 "$skip" => options.skip = whole_number("$skip", &value)?,
-                "$count" if dialect == FilterDialect::Graph => {
+                "$count" => {
                     options.count = match value.trim() {
                         "true" => true,
                         "false" => false,
                         other => return Err(format!("'{other}' is not a valid count option.")),
                     }
                 }
-                "$expand" if dialect == FilterDialect::Graph => {
+                "$expand" => {
                     options.expand_alerts = expands_alerts(&value)?;
                 }
                 "$filter" if value.trim().is_empty() => {}
                 "$filter" => {
-                    let filter = IncidentFilter::parse_in(&value, dialect)
-                        .map_err(|error| error.to_string())?;
+                    let filter =
+                        Filter::parse_in(&value, dialect).map_err(|error| error.to_string())?;
                     options.filter = Some((value, filter));
-                }
-                other if other.starts_with('$') => {
-                    let (refusal, supported) = dialect.supported_options();
-                    return Err(format!(
-                        "Query option '{other}' is not {refusal}. Supported query options: {supported}."
-                    ));
                 }
                 _ => {}
             }
@@ -109,30 +116,41 @@ impl ListOptions {
     pub(crate) fn page_size(&self, dialect: FilterDialect) -> usize {
         self.top.min(dialect.page_size())
     }
+
+    /// The parsed `$filter`, if one was given.
+    pub(crate) fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref().map(|(_, filter)| filter)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid OData query: {0}")]
 pub(crate) struct FilterError(String);
 
-/// Whose OData an incident list is read in: the names its `$filter` uses, its page size and the
-/// options it supports.
+/// Whose OData a list is read in: the properties its `$filter` knows and their names, its page
+/// size and the options it supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FilterDialect {
-    /// The Defender API: `createdTime gt …`, `status eq 'Active'`.
+    /// The Defender API's incidents: `createdTime gt …`, `status eq 'Active'`.
     Defender,
-    /// Microsoft Graph: `createdDateTime gt …`, `status eq 'active'`.
+    /// Microsoft Graph's incidents: `createdDateTime gt …`, `status eq 'active'`.
     Graph,
+    /// Microsoft Graph's alerts: incidents' properties and more, `severity eq 'high'`.
+    GraphAlerts,
+    /// Microsoft Graph's custom detection rules: pages, no `$filter`.
+    GraphDetectionRules,
 }
 
 impl FilterDialect {
     /// The page when no `$top` is given, and the largest page: the Defender API returns up to
     /// 100 incidents (<https://learn.microsoft.com/defender-xdr/api-list-incidents>),
-    /// Graph pages of 50, leading through the rest with `@odata.nextLink`.
+    /// Graph pages of 50 incidents, leading through the rest with `@odata.nextLink`. Graph
+    /// documents no page size for alerts; `$top=100` is known to work, so pages hold 100.
     fn page_size(self) -> usize {
         match self {
             FilterDialect::Defender => 100,
             FilterDialect::Graph => 50,
+            FilterDialect::GraphAlerts | FilterDialect::GraphDetectionRules => 100,
         }
     }
 
@@ -141,7 +159,7 @@ impl FilterDialect {
     fn top_limit(self) -> Option<usize> {
         match self {
             FilterDialect::Defender => Some(self.page_size()),
-            FilterDialect::Graph => None,
+            _ => None,
         }
     }
 
@@ -149,30 +167,65 @@ impl FilterDialect {
     pub(crate) fn malformed_query(self, reason: impl std::fmt::Display) -> String {
         match self {
             FilterDialect::Defender => format!("The query string is malformed: {reason}"),
-            FilterDialect::Graph => {
-                format!("The query specified in the URI is not valid. {reason}")
-            }
+            _ => format!("The query specified in the URI is not valid. {reason}"),
         }
     }
 
-    /// How the API refuses a query option it does not know, and the ones it does.
-    fn supported_options(self) -> (&'static str, &'static str) {
+    /// How the API refuses a query option it does not know.
+    fn refusal(self) -> &'static str {
         match self {
-            FilterDialect::Defender => ("allowed", "$filter, $top, $skip"),
-            FilterDialect::Graph => ("supported", "$count, $filter, $skip, $top, $expand"),
+            FilterDialect::Defender => "allowed",
+            _ => "supported",
         }
     }
 
-    /// The property names, as `Field::CreatedTime`, `LastUpdateTime`, `Status`, `AssignedTo`.
-    fn names(self) -> [&'static str; 4] {
+    /// The query options the API knows, in the order its refusals list them.
+    fn supported_options(self) -> &'static [&'static str] {
         match self {
-            FilterDialect::Defender => ["createdTime", "lastUpdateTime", "status", "assignedTo"],
-            FilterDialect::Graph => [
-                "createdDateTime",
-                "lastUpdateDateTime",
-                "status",
-                "assignedTo",
+            FilterDialect::Defender => &["$filter", "$top", "$skip"],
+            FilterDialect::Graph => &["$count", "$filter", "$skip", "$top", "$expand"],
+            FilterDialect::GraphAlerts => &["$count", "$filter", "$skip", "$top"],
+            FilterDialect::GraphDetectionRules => &["$skip", "$top"],
+        }
+    }
+
+    /// The filterable properties, under the API's names, in the order its refusals list them
+    /// (<https://learn.microsoft.com/graph/api/security-list-alerts_v2#optional-query-parameters>
+    /// for alerts).
+    fn fields(self) -> &'static [(&'static str, Field)] {
+        match self {
+            FilterDialect::Defender => &[
+                ("createdTime", Field::CreatedTime),
+                ("lastUpdateTime", Field::LastUpdateTime),
+                ("status", Field::Status),
+                ("assignedTo", Field::AssignedTo),
             ],
+            FilterDialect::Graph => &[
+                ("createdDateTime", Field::CreatedTime),
+                ("lastUpdateDateTime", Field::LastUpdateTime),
+                ("status", Field::Status),
+                ("assignedTo", Field::AssignedTo),
+            ],
+            FilterDialect::GraphAlerts => &[
+                ("assignedTo", Field::AssignedTo),
+                ("classification", Field::Classification),
+                ("determination", Field::Determination),
+                ("createdDateTime", Field::CreatedTime),
+                ("lastUpdateDateTime", Field::LastUpdateTime),
+                ("severity", Field::Severity),
+                ("serviceSource", Field::ServiceSource),
+                ("status", Field::Status),
+            ],
+            FilterDialect::GraphDetectionRules => &[],
+        }
+    }
+
+    /// What the list holds, for messages.
+    fn collection(self) -> &'static str {
+        match self {
+            FilterDialect::Defender | FilterDialect::Graph => "incidents",
+            FilterDialect::GraphAlerts => "alerts",
+            FilterDialect::GraphDetectionRules => "detection rules",
         }
     }
 
@@ -180,39 +233,96 @@ impl FilterDialect {
         match self {
             FilterDialect::Defender => "Incident",
             FilterDialect::Graph => "microsoft.graph.security.incident",
+            FilterDialect::GraphAlerts => "microsoft.graph.security.alert",
+            FilterDialect::GraphDetectionRules => "microsoft.graph.security.detectionRule",
         }
     }
 
     fn field(self, name: &str) -> Option<Field> {
-        let fields = [
-            Field::CreatedTime,
-            Field::LastUpdateTime,
-            Field::Status,
-            Field::AssignedTo,
-        ];
-        self.names()
+        self.fields()
             .iter()
-            .position(|known| *known == name)
-            .map(|index| fields[index])
+            .find(|(known, _)| *known == name)
+            .map(|(_, field)| *field)
     }
 
-    /// A status literal: Defender's name, or Graph's (`inProgress`), without regard to case.
-    fn status(self, text: &str) -> Option<IncidentStatus> {
-        match self {
-            FilterDialect::Defender => IncidentStatus::parse(text),
-            FilterDialect::Graph => INCIDENT_STATUS
-                .by_graph_name(text)
-                .and_then(|status| IncidentStatus::parse(status.legacy)),
+    /// The stored (legacy) name of the member of `field`'s enumeration that `text` names: the
+    /// Defender API's name or Graph's (`inProgress`), without regard to case. An incident's
+    /// status must be one an incident can have.
+    fn member(self, field: Field, text: &str) -> Option<&'static str> {
+        let graph =
+            |enumeration: &Enumeration| enumeration.by_graph_name(text).map(|member| member.legacy);
+        match (self, field) {
+            (FilterDialect::Defender, Field::Status) => {
+                IncidentStatus::parse(text).map(IncidentStatus::as_str)
+            }
+            (FilterDialect::Graph, Field::Status) => graph(&INCIDENT_STATUS)
+                .and_then(IncidentStatus::parse)
+                .map(IncidentStatus::as_str),
+            (_, Field::Status) => graph(&ALERT_STATUS),
+            (_, Field::Classification) => graph(&CLASSIFICATION),
+            (_, Field::Determination) => graph(&DETERMINATION),
+            (_, Field::Severity) => graph(&SEVERITY),
+            (_, Field::ServiceSource) => graph(&SERVICE_SOURCE),
+            _ => None,
         }
     }
 }
 
+/// A property a `$filter` can compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     CreatedTime,
     LastUpdateTime,
     Status,
     AssignedTo,
+    Classification,
+    Determination,
+    Severity,
+    ServiceSource,
+}
+
+/// The value of one filterable property of a listed item.
+pub(crate) enum Property<'a> {
+    Time(Timestamp),
+    /// An enumeration member, under its stored (legacy) name.
+    Member(&'a str),
+    Text(Option<&'a str>),
+}
+
+/// Something a `$filter` can be applied to.
+pub(crate) trait Filterable {
+    /// The value of `field`; the dialect's field list keeps it to the item's own properties.
+    fn property(&self, field: Field) -> Property<'_>;
+}
+
+impl Filterable for Incident {
+    fn property(&self, field: Field) -> Property<'_> {
+        match field {
+            Field::LastUpdateTime => Property::Time(self.last_update_time),
+            Field::CreatedTime => Property::Time(self.created_time),
+            Field::AssignedTo => Property::Text(self.assigned_to.as_deref()),
+            Field::Status => Property::Member(self.status.as_str()),
+            Field::Classification => Property::Member(self.classification.as_str()),
+            Field::Determination => Property::Member(self.determination.as_str()),
+            Field::Severity => Property::Member(self.severity.as_str()),
+            Field::ServiceSource => Property::Text(None),
+        }
+    }
+}
+
+impl Filterable for Alert {
+    fn property(&self, field: Field) -> Property<'_> {
+        match field {
+            Field::LastUpdateTime => Property::Time(self.last_updated_time),
+            Field::CreatedTime => Property::Time(self.creation_time),
+            Field::AssignedTo => Property::Text(self.assigned_to.as_deref()),
+            Field::Status => Property::Member(self.status),
+            Field::Classification => Property::Member(self.classification_or_unknown()),
+            Field::Determination => Property::Member(self.determination_or_unknown()),
+            Field::Severity => Property::Member(self.severity.as_str()),
+            Field::ServiceSource => Property::Member(self.service_source),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,13 +338,14 @@ enum Comparison {
 #[derive(Clone, Debug, PartialEq)]
 enum Condition {
     Time(Field, Comparison, Timestamp),
-    Status(Comparison, IncidentStatus),
+    /// An enumeration member, under its stored (legacy) name.
+    Member(Field, Comparison, &'static str),
     AssignedTo(Comparison, Option<String>),
 }
 
 /// A parsed `$filter`: every condition must hold.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct IncidentFilter {
+pub(crate) struct Filter {
     conditions: Vec<Condition>,
 }
 
@@ -298,11 +409,8 @@ fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
     Ok(tokens)
 }
 
-impl IncidentFilter {
-    pub(crate) fn parse_in(
-        text: &str,
-        dialect: FilterDialect,
-    ) -> Result<IncidentFilter, FilterError> {
+impl Filter {
+    pub(crate) fn parse_in(text: &str, dialect: FilterDialect) -> Result<Filter, FilterError> {
         let tokens = tokenize(text)?;
         let mut position = 0;
         let mut conditions = Vec::new();
@@ -312,25 +420,25 @@ impl IncidentFilter {
                 "syntax error at {extra:?} in '{text}'"
             )));
         }
-        Ok(IncidentFilter { conditions })
+        Ok(Filter { conditions })
     }
 
-    pub(crate) fn matches(&self, incident: &Incident) -> bool {
+    pub(crate) fn matches(&self, item: &impl Filterable) -> bool {
         self.conditions.iter().all(|condition| match condition {
-            Condition::Time(field, comparison, value) => {
-                let time = match field {
-                    Field::LastUpdateTime => incident.last_update_time,
-                    _ => incident.created_time,
-                };
-                holds(*comparison, time.cmp(value))
-            }
-            Condition::Status(comparison, status) => {
-                holds(*comparison, incident.status.as_str().cmp(status.as_str()))
-            }
+            Condition::Time(field, comparison, value) => match item.property(*field) {
+                Property::Time(time) => holds(*comparison, time.cmp(value)),
+                _ => false,
+            },
+            Condition::Member(field, comparison, member) => match item.property(*field) {
+                Property::Member(stored) => holds(*comparison, stored.cmp(member)),
+                _ => false,
+            },
             Condition::AssignedTo(comparison, owner) => {
-                let same = match (&incident.assigned_to, owner) {
-                    (Some(assigned), Some(owner)) => assigned.eq_ignore_ascii_case(owner),
-                    (None, None) => true,
+                let same = match (item.property(Field::AssignedTo), owner) {
+                    (Property::Text(Some(assigned)), Some(owner)) => {
+                        assigned.eq_ignore_ascii_case(owner)
+                    }
+                    (Property::Text(None), None) => true,
                     _ => false,
                 };
                 same == (*comparison == Comparison::Equal)
@@ -371,9 +479,10 @@ fn parse_conjunction(
         match tokens.get(*position) {
             Some(Token::Word(word)) if word == "and" => *position += 1,
             Some(Token::Word(word)) if word == "or" => {
-                return Err(FilterError(
-                    "the 'or' operator is not supported on incidents; use 'and'".into(),
-                ));
+                return Err(FilterError(format!(
+                    "the 'or' operator is not supported on {}; use 'and'",
+                    dialect.collection()
+                )));
             }
             _ => return Ok(()),
         }
@@ -390,7 +499,12 @@ fn parse_condition(
             FilterError(format!(
                 "Could not find a property named '{name}' on type '{}', or filtering on it is not supported. Supported: {}.",
                 dialect.type_name(),
-                dialect.names().join(", ")
+                dialect
+                    .fields()
+                    .iter()
+                    .map(|(known, _)| *known)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?,
         other => {
@@ -431,24 +545,22 @@ fn parse_condition(
         (Field::CreatedTime | Field::LastUpdateTime, _) => Err(FilterError(format!(
             "A binary operator with incompatible types was detected. Found operand types 'Edm.DateTimeOffset' and 'Edm.String' for operator kind '{comparison:?}'."
         ))),
-        (Field::Status | Field::AssignedTo, _)
-            if !matches!(comparison, Comparison::Equal | Comparison::NotEqual) =>
-        {
+        (_, _) if !matches!(comparison, Comparison::Equal | Comparison::NotEqual) => {
             Err(FilterError(format!(
                 "the operator '{comparison:?}' is not supported on {field:?}; use eq or ne"
             )))
         }
-        (Field::Status, Token::Text(text)) => dialect
-            .status(text)
-            .map(|status| Condition::Status(comparison, status))
+        (Field::AssignedTo, Token::Text(text)) => {
+            Ok(Condition::AssignedTo(comparison, Some(text.clone())))
+        }
+        (_, Token::Text(text)) => dialect
+            .member(field, text)
+            .map(|member| Condition::Member(field, comparison, member))
             .ok_or_else(|| {
                 FilterError(format!(
                     "The string '{text}' is not a valid enumeration type constant."
                 ))
             }),
-        (Field::AssignedTo, Token::Text(text)) => {
-            Ok(Condition::AssignedTo(comparison, Some(text.clone())))
-        }
         (Field::AssignedTo, Token::Word(word)) if word == "null" => {
             Ok(Condition::AssignedTo(comparison, None))
         }
@@ -463,8 +575,8 @@ mod tests {
     use super::*;
 
     /// Parses a Defender API `$filter`.
-    fn parse(text: &str) -> Result<IncidentFilter, FilterError> {
-        IncidentFilter::parse_in(text, FilterDialect::Defender)
+    fn parse(text: &str) -> Result<Filter, FilterError> {
+        Filter::parse_in(text, FilterDialect::Defender)
     }
 
     #[test]
@@ -507,7 +619,7 @@ mod tests {
 
     #[test]
     fn graph_uses_its_own_names() {
-        let filter = IncidentFilter::parse_in(
+        let filter = Filter::parse_in(
             "createdDateTime ge 2025-01-14T00:00:00Z and status eq 'inProgress'",
             FilterDialect::Graph,
         )
@@ -518,7 +630,7 @@ mod tests {
         ));
         assert_eq!(
             filter.conditions[1],
-            Condition::Status(Comparison::Equal, IncidentStatus::InProgress)
+            Condition::Member(Field::Status, Comparison::Equal, "InProgress")
         );
         for bad in [
             "createdTime gt 2025-01-01T00:00:00Z",
@@ -526,10 +638,54 @@ mod tests {
             "status eq 'NotAStatus'",
         ] {
             assert!(
-                IncidentFilter::parse_in(bad, FilterDialect::Graph).is_err(),
+                Filter::parse_in(bad, FilterDialect::Graph).is_err(),
                 "{bad}"
             );
         }
         assert!(parse("createdDateTime gt 2025-01-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn alerts_filter_on_their_own_properties() {
+        let filter = Filter::parse_in(
+            "severity eq 'unknown' and serviceSource eq 'microsoftDefenderForCloudApps' and determination eq 'notEnoughDataToValidate'",
+            FilterDialect::GraphAlerts,
+        )
+        .unwrap();
+        assert_eq!(
+            filter.conditions,
+            [
+                Condition::Member(Field::Severity, Comparison::Equal, "UnSpecified"),
+                Condition::Member(
+                    Field::ServiceSource,
+                    Comparison::Equal,
+                    "MicrosoftCloudAppSecurity"
+                ),
+                Condition::Member(
+                    Field::Determination,
+                    Comparison::Equal,
+                    "NoEnoughDataToValidate"
+                ),
+            ]
+        );
+        for bad in [
+            "severity eq 'severe'",
+            "status eq 'active'",
+            "title eq 'x'",
+            "severity ge 'low'",
+        ] {
+            assert!(
+                Filter::parse_in(bad, FilterDialect::GraphAlerts).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Filter::parse_in("severity eq 'high'", FilterDialect::Graph).is_err());
+        assert!(
+            ListOptions::parse(
+                vec![("$filter".into(), "isEnabled eq true".into())],
+                FilterDialect::GraphDetectionRules
+            )
+            .is_err()
+        );
     }
 }

@@ -42,6 +42,10 @@ const GRAPH_USER_SCOPES: &[&str] = &[
     "SecurityIncident.Read.All",
     "SecurityIncident.ReadWrite.All",
     "ThreatHunting.Read.All",
+    "SecurityAlert.Read.All",
+    "SecurityAlert.ReadWrite.All",
+    "CustomDetection.Read.All",
+    "CustomDetection.ReadWrite.All",
 ];
 
 pub(crate) static RESOURCES: &[Resource] = &[
@@ -111,10 +115,16 @@ pub(crate) struct AppRoles {
     pub(crate) graph: &'static [&'static str],
 }
 
-/// Every permission the plugin uses, on both APIs.
+/// Every permission the plugin uses, on both APIs: Graph's alerts are updated like incidents,
+/// its detection rules only read.
 const ALL_ROLES: AppRoles = AppRoles {
     defender: &["Incident.ReadWrite.All", "AdvancedHunting.Read.All"],
-    graph: &["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"],
+    graph: &[
+        "SecurityIncident.ReadWrite.All",
+        "ThreatHunting.Read.All",
+        "SecurityAlert.ReadWrite.All",
+        "CustomDetection.Read.All",
+    ],
 };
 
 const NO_ROLES: AppRoles = AppRoles {

@@ -14,6 +14,8 @@ use super::model::{
     Alert, ApiEnum, Classification, Comment, Determination, Device, Entity, EntityType, Incident,
     IncidentApi, IncidentStatus, Severity, VmMetadata,
 };
+use super::odata::Filter;
+use super::rules::DetectionRule;
 
 /// How far back the seeded data reaches: the Defender portal and advanced hunting keep 30 days.
 pub(crate) const DATA_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -625,17 +627,32 @@ pub(crate) struct StoredIncident {
 }
 
 /// One page of a list request.
-pub(crate) struct Page<'a> {
-    pub(crate) incidents: Vec<&'a Incident>,
-    /// How many incidents match in all, on every page.
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// How many items match in all, on every page.
     pub(crate) total: usize,
-    /// The `$skip` of the next page, if there are incidents after this one.
+    /// The `$skip` of the next page, if there are items after this one.
     pub(crate) next_skip: Option<usize>,
+}
+
+impl<T> Page<T> {
+    /// The page of `size` items from `skip` on, of all the `matching` ones in the order listed.
+    pub(crate) fn of(matching: Vec<T>, skip: usize, size: usize) -> Page<T> {
+        let total = matching.len();
+        let next_skip = skip + size;
+        Page {
+            items: matching.into_iter().skip(skip).take(size).collect(),
+            total,
+            next_skip: (size > 0 && next_skip < total).then_some(next_skip),
+        }
+    }
 }
 
 pub(crate) struct Tenant {
     pub(crate) directory: Arc<Directory>,
     incidents: Vec<StoredIncident>,
+    /// Custom detection rules, oldest first.
+    pub(crate) rules: Vec<DetectionRule>,
     rng: SmallRng,
 }
 
@@ -643,9 +660,12 @@ impl Tenant {
     /// The seeded tenant: `count` incidents created over the 30 days before `start`.
     pub(crate) fn seeded(seed: u64, count: usize, start: Timestamp) -> Tenant {
         let directory = Arc::new(Directory::generate(seed, start));
+        let mut rules = super::rules::seeded(seed, start, &directory);
+        rules.sort_by_key(|rule| rule.created);
         let mut tenant = Tenant {
             directory,
             incidents: Vec::with_capacity(count),
+            rules,
             rng: SmallRng::seed_from_u64(seed ^ 0x1C1D_E475),
         };
         let window_start = start - DATA_WINDOW;
@@ -704,22 +724,52 @@ impl Tenant {
         &self,
         now: Timestamp,
         api: IncidentApi,
-        filter: Option<&super::odata::IncidentFilter>,
+        filter: Option<&Filter>,
         skip: usize,
         size: usize,
-    ) -> Page<'_> {
+    ) -> Page<&Incident> {
         let mut matching: Vec<&Incident> = self
             .visible(now)
-            .filter(|incident| incident.is_in(api) && filter.is_none_or(|f| f.matches(incident)))
+            .filter(|incident| incident.is_in(api) && filter.is_none_or(|f| f.matches(*incident)))
             .collect();
         matching.sort_by(|a, b| Incident::newest_first(a, b));
-        let total = matching.len();
-        let next_skip = skip + size;
-        Page {
-            incidents: matching.into_iter().skip(skip).take(size).collect(),
-            total,
-            next_skip: (size > 0 && next_skip < total).then_some(next_skip),
-        }
+        Page::of(matching, skip, size)
+    }
+
+    /// What Graph's alert list shows at `now`: the page of `size` alerts from `skip` on, of the
+    /// alerts of visible incidents that match `filter`, newest first, each with its incident.
+    pub(crate) fn listed_alerts(
+        &self,
+        now: Timestamp,
+        filter: Option<&Filter>,
+        skip: usize,
+        size: usize,
+    ) -> Page<(&Incident, &Alert)> {
+        let mut matching: Vec<(&Incident, &Alert)> = self
+            .alerts(now)
+            .filter(|(_, alert)| filter.is_none_or(|f| f.matches(*alert)))
+            .collect();
+        matching.sort_by(|(_, a), (_, b)| Alert::newest_first(a, b));
+        Page::of(matching, skip, size)
+    }
+
+    /// The alerts of the incidents the API can see at `now`, each with its incident.
+    fn alerts(&self, now: Timestamp) -> impl Iterator<Item = (&Incident, &Alert)> {
+        self.visible(now)
+            .flat_map(|incident| incident.alerts.iter().map(move |alert| (incident, alert)))
+    }
+
+    /// The alert with id `id`, with its incident, if the API can see it at `now`.
+    pub(crate) fn find_alert(&self, id: &str, now: Timestamp) -> Option<(&Incident, &Alert)> {
+        self.alerts(now).find(|(_, alert)| alert.alert_id == id)
+    }
+
+    pub(crate) fn find_alert_mut(&mut self, id: &str, now: Timestamp) -> Option<&mut Alert> {
+        self.incidents
+            .iter_mut()
+            .filter(|stored| stored.visible_from <= now)
+            .flat_map(|stored| stored.incident.alerts.iter_mut())
+            .find(|alert| alert.alert_id == id)
     }
 
     /// Incidents the API can see at `now`.
@@ -881,8 +931,8 @@ impl Tenant {
             for alert in &mut alerts {
                 alert.status = "Resolved";
                 alert.resolved_time = Some(shape.last_update);
-                alert.classification = Some(classification);
-                alert.determination = Some(determination);
+                alert.classification = Some(classification.as_str());
+                alert.determination = Some(determination.as_str());
             }
         }
         if shape.status == IncidentStatus::Redirected {
@@ -1002,6 +1052,7 @@ fn build_alert(rng: &mut SmallRng, scene: &AlertScene<'_>, kind: &AlertKind) -> 
         mitre_techniques: kind.mitre_techniques.to_vec(),
         devices,
         entities,
+        comments: Vec::new(),
     }
 }
 

@@ -13,13 +13,13 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::super::EmulatorState;
 use super::super::clock::parse_time;
 use super::super::hunting::{Results, Schema, Window, serve};
 use super::super::kql::QueryOutput;
-use super::{Graph, GraphError};
+use super::{Graph, GraphError, body_object};
 
 /// "If not provided, the default timespan of 30 days will be used."
 const DEFAULT_TIMESPAN: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -61,8 +61,7 @@ fn window(timespan: &str, now: Timestamp) -> Option<Window> {
 
 /// The request body: `Query`, and optionally `Timespan`.
 fn parameters(body: &[u8], now: Timestamp) -> Result<(String, Option<Window>), GraphError> {
-    let body: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
+    let body = body_object(body)?;
     if let Some(other) = body
         .keys()
         .find(|key| !matches!(key.as_str(), "Query" | "Timespan"))

@@ -9,25 +9,24 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value, json};
 
 use super::super::EmulatorState;
-use super::super::incidents::{
-    IncidentUpdate, QueryPairs, change, get_with, list_with, query_pairs,
-};
+use super::super::dialect::{QueryPairs, query_pairs};
+use super::super::incidents::{IncidentUpdate, change, get_with, list_with};
 use super::super::model::{ApiEnum, Classification, Determination, Incident};
 use super::super::odata::expands_alerts;
 use super::shapes::{self, Rendering};
-use super::{Graph, GraphError, wants_unknown_enum_members};
-use crate::NOT_UNRESERVED;
+use super::{
+    Graph, GraphError, body_object, collection_page, comments_response, entity_response, member,
+    new_comment, rendering, wants_unknown_enum_members,
+};
 use crate::vocabulary::{
-    AWAITING_ACTION, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS, Member,
+    AWAITING_ACTION, CLASSIFICATION, DETERMINATION, Enumeration, INCIDENT_STATUS,
 };
 
 /// The properties a PATCH may set (<https://learn.microsoft.com/graph/api/security-incident-update#request-body>).
@@ -58,12 +57,6 @@ const READ_ONLY: &[&str] = &[
     "alerts",
 ];
 
-fn rendering(headers: &HeaderMap) -> Rendering {
-    Rendering {
-        unknown_enum_members: wants_unknown_enum_members(headers),
-    }
-}
-
 /// `GET /v1.0/security/incidents`
 pub(crate) async fn list(
     State(state): State<Arc<EmulatorState>>,
@@ -73,68 +66,32 @@ pub(crate) async fn list(
     list_with::<Graph>(&state, &headers, query, |options, page_size, page| {
         let rendering = rendering(&headers);
         let value: Vec<Value> = page
-            .incidents
+            .items
             .iter()
             .map(|incident| shapes::incident(incident, options.expand_alerts, rendering))
             .collect();
-        let next_link = page.next_skip.map(|next_skip| {
-            let mut query = Vec::new();
-            if options.expand_alerts {
-                query.push("$expand=alerts".to_owned());
-            }
-            if let Some((text, _)) = &options.filter {
-                query.push(format!(
-                    "$filter={}",
-                    utf8_percent_encode(text, NOT_UNRESERVED)
-                ));
-            }
-            if options.count {
-                query.push("$count=true".to_owned());
-            }
-            query.push(format!("$top={page_size}"));
-            query.push(format!("$skip={next_skip}"));
-            format!(
-                "{}/v1.0/security/incidents?{}",
-                state.base_url,
-                query.join("&")
-            )
-        });
-        let mut body = Map::new();
-        let context = if options.expand_alerts {
-            "security/incidents(alerts())"
-        } else {
-            "security/incidents"
-        };
-        body.insert(
-            "@odata.context".into(),
-            json!(format!("{}/v1.0/$metadata#{context}", state.base_url)),
-        );
-        if options.count {
-            body.insert("@odata.count".into(), json!(page.total));
-        }
-        body.insert("value".into(), Value::Array(value));
-        if let Some(next_link) = next_link {
-            body.insert("@odata.nextLink".into(), json!(next_link));
-        }
-        Json(Value::Object(body)).into_response()
+        collection_page(
+            &state,
+            "security/incidents",
+            options,
+            page_size,
+            &page,
+            value,
+        )
     })
 }
 
-fn entity_response(
+fn incident_response(
     state: &EmulatorState,
     incident: &Incident,
     expand: bool,
     rendering: Rendering,
 ) -> Response {
-    let mut body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#security/incidents/$entity", state.base_url)
-    });
-    if let (Value::Object(body), Value::Object(incident)) =
-        (&mut body, shapes::incident(incident, expand, rendering))
-    {
-        body.extend(incident);
-    }
-    Json(body).into_response()
+    entity_response(
+        state,
+        "security/incidents/$entity",
+        shapes::incident(incident, expand, rendering),
+    )
 }
 
 /// `GET /v1.0/security/incidents/{id}`
@@ -155,46 +112,14 @@ pub(crate) async fn get(
         })
     };
     get_with::<Graph, bool>(&state, &headers, &id, expand, |incident, expand| {
-        entity_response(&state, incident, expand, rendering(&headers))
+        incident_response(&state, incident, expand, rendering(&headers))
     })
-}
-
-/// A Graph enumeration value of a PATCH body: a metadata name (in any case); an opt-in member
-/// only from a client that opted in; never the sentinel.
-fn member(
-    enumeration: &Enumeration,
-    name: &str,
-    value: &Value,
-    opted_in: bool,
-) -> Result<Option<&'static Member>, GraphError> {
-    let text = match value {
-        Value::Null => return Ok(None),
-        Value::String(text) => text,
-        other => {
-            return Err(GraphError::bad_request(format!(
-                "The {name} must be a string, not {other}."
-            )));
-        }
-    };
-    match enumeration.by_graph_name(text) {
-        Some(member)
-            if !Enumeration::is_sentinel(member)
-                && (opted_in || !enumeration.needs_opt_in(member)) =>
-        {
-            Ok(Some(member))
-        }
-        _ => Err(GraphError::bad_request(format!(
-            "Invalid value '{text}' for {name}. Allowed values: {}.",
-            enumeration.settable_graph_names().join(", ")
-        ))),
-    }
 }
 
 /// Turns a Graph PATCH body into the Defender API's, so that one validation and one update serve
 /// both APIs.
 fn stored_update(body: &[u8], opted_in: bool) -> Result<Map<String, Value>, GraphError> {
-    let body: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
+    let body = body_object(body)?;
     let mut update = Map::new();
     for (name, value) in &body {
         match name.as_str() {
@@ -295,40 +220,15 @@ pub(crate) async fn update(
     match change::<Graph>(&state, &headers, &id, || {
         validated(stored_update(&body, opted_in))
     }) {
-        Ok(incident) => entity_response(&state, &incident, false, rendering(&headers)),
+        Ok(incident) => incident_response(&state, &incident, false, rendering(&headers)),
         Err(error) => error.into_response(),
     }
 }
 
-/// The body of a new comment: `{"@odata.type": "microsoft.graph.security.alertComment",
-/// "comment": "…"}`.
+/// The Defender API's PATCH body that adds the comment of a Graph comment body.
 fn comment_update(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
-    let body: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|error| GraphError::bad_request(format!("Invalid request body: {error}")))?;
-    if let Some(odata_type) = body.get("@odata.type") {
-        let expected = "microsoft.graph.security.alertComment";
-        if odata_type.as_str().map(|text| text.trim_start_matches('#')) != Some(expected) {
-            return Err(GraphError::bad_request(format!(
-                "A comment must have the type '{expected}', not {odata_type}."
-            )));
-        }
-    }
-    if let Some(other) = body
-        .keys()
-        .find(|key| !matches!(key.as_str(), "@odata.type" | "comment"))
-    {
-        return Err(GraphError::bad_request(format!(
-            "The property '{other}' does not exist on type 'microsoft.graph.security.alertComment'."
-        )));
-    }
-    match body.get("comment") {
-        Some(Value::String(comment)) if !comment.trim().is_empty() => {
-            Ok(Map::from_iter([("comment".to_owned(), json!(comment))]))
-        }
-        _ => Err(GraphError::bad_request(
-            "The comment is missing or empty. The request body must be {\"@odata.type\": \"microsoft.graph.security.alertComment\", \"comment\": \"<text>\"}.",
-        )),
-    }
+    let comment = new_comment(body)?;
+    Ok(Map::from_iter([("comment".to_owned(), json!(comment))]))
 }
 
 /// `POST /v1.0/security/incidents/{id}/comments`: answers with all the incident's comments.
@@ -339,14 +239,9 @@ pub(crate) async fn add_comment(
     body: Bytes,
 ) -> Response {
     match change::<Graph>(&state, &headers, &id, || validated(comment_update(&body))) {
-        Ok(incident) => Json(json!({
-            "@odata.context": format!(
-                "{}/v1.0/$metadata#security/incidents('{id}')/comments",
-                state.base_url
-            ),
-            "value": shapes::comments(&incident.comments),
-        }))
-        .into_response(),
+        Ok(incident) => {
+            comments_response(&state, &format!("incidents('{id}')"), &incident.comments)
+        }
         Err(error) => error.into_response(),
     }
 }

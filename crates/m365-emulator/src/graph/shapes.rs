@@ -116,16 +116,9 @@ pub(crate) fn comments(comments: &[Comment]) -> Value {
         .collect()
 }
 
-/// An alert's classification or determination: `unknown` until someone sets it.
-fn decided(rendering: Rendering, enumeration: &Enumeration, value: Option<&str>) -> Value {
-    match value {
-        Some(legacy) => rendering.member(enumeration, legacy),
-        None => Value::String("unknown".to_owned()),
-    }
-}
-
-/// `microsoft.graph.security.alert` of the incident with Graph id `incident_id`.
-fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
+/// `microsoft.graph.security.alert` of the incident with Graph id `incident_id`, as
+/// `$expand=alerts` and `alerts_v2` show it.
+pub(crate) fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
     let evidence: Vec<Value> = alert
         .devices
         .iter()
@@ -138,8 +131,8 @@ fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
         "incidentId": incident_id,
         "status": rendering.member(&ALERT_STATUS, alert.status),
         "severity": rendering.member(&SEVERITY, alert.severity.as_str()),
-        "classification": decided(rendering, &CLASSIFICATION, alert.classification.map(ApiEnum::as_str)),
-        "determination": decided(rendering, &DETERMINATION, alert.determination.map(ApiEnum::as_str)),
+        "classification": rendering.member(&CLASSIFICATION, alert.classification_or_unknown()),
+        "determination": rendering.member(&DETERMINATION, alert.determination_or_unknown()),
         "serviceSource": rendering.member(&SERVICE_SOURCE, alert.service_source),
         "detectionSource": rendering.member(&DETECTION_SOURCE, alert.detection_source),
         "detectorId": alert.detector_id,
@@ -160,7 +153,7 @@ fn alert(alert: &Alert, incident_id: &str, rendering: Rendering) -> Value {
         "resolvedDateTime": time_or_null(alert.resolved_time),
         "firstActivityDateTime": format_time(alert.first_activity),
         "lastActivityDateTime": format_time(alert.last_activity),
-        "comments": [],
+        "comments": comments(&alert.comments),
         "evidence": evidence,
         "systemTags": [],
     })
