@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::ApiError;
 use super::client::ApiClient;
-use super::{ApiError, IncidentId};
 
 /// One page of an OData collection, on either API: its items and the link to the next page.
 #[derive(Debug, Deserialize)]
@@ -29,10 +29,20 @@ impl<T> ODataPage<T> {
 /// Query options, as name and value pairs in the order they are sent.
 pub type QueryOptions = Vec<(String, String)>;
 
+/// What a list holds, for the messages of its bound: `incidents`, and what narrows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Items {
+    pub noun: &'static str,
+    /// What the user can do when paging did not end.
+    pub advice: &'static str,
+}
+
 /// A list to read page by page, up to a limit.
 pub struct Listing<'q> {
     /// The collection's path under the API base.
     pub path: &'static str,
+    /// What it holds.
+    pub items: Items,
     /// The query options of the first request.
     pub options: QueryOptions,
     /// The most items to read.
@@ -55,10 +65,11 @@ pub struct Listing<'q> {
 pub async fn read_list<T: DeserializeOwned>(
     client: &mut ApiClient<'_, '_>,
     listing: Listing<'_>,
-    mut take: impl FnMut(T) -> Result<IncidentId, ApiError>,
+    mut take: impl FnMut(T) -> Result<String, ApiError>,
 ) -> Result<usize, ApiError> {
     let Listing {
         path,
+        items,
         mut options,
         limit,
         page_size,
@@ -69,7 +80,7 @@ pub async fn read_list<T: DeserializeOwned>(
     if limit == 0 {
         return Ok(taken);
     }
-    let mut bound = PageBound::for_limit(limit, page_size);
+    let mut bound = PageBound::for_limit(limit, page_size, items);
     let mut url = client.url(path)?;
     let mut skip = offset;
     loop {
@@ -123,34 +134,35 @@ pub struct PageBound {
     cap: usize,
     /// Why the cap is what it is, for the message.
     cap_reason: String,
-    /// What the user can do, for the message.
-    advice: &'static str,
+    /// What the pages hold and what the user can do, for the message.
+    items: Items,
     pages: usize,
     /// The last page read held incidents, all of them read before.
     repeated: bool,
-    seen: HashSet<IncidentId>,
+    seen: HashSet<String>,
 }
 
 impl PageBound {
     /// The bound of a list of at most `limit` incidents read `page_size` at a time:
     /// ⌈limit / page size⌉ + [`LIST_SLACK_PAGES`] pages.
-    pub fn for_limit(limit: usize, page_size: usize) -> PageBound {
+    pub fn for_limit(limit: usize, page_size: usize, items: Items) -> PageBound {
         let needed = limit.div_ceil(page_size.max(1));
+        let noun = items.noun;
         PageBound::new(
             needed.saturating_add(LIST_SLACK_PAGES),
             format!(
-                "the cap for a limit of {limit} at {page_size} incidents a page (⌈{limit}/{page_size}⌉ + {LIST_SLACK_PAGES})"
+                "the cap for a limit of {limit} at {page_size} {noun} a page (⌈{limit}/{page_size}⌉ + {LIST_SLACK_PAGES})"
             ),
-            "try again later, or narrow the list with `status`, `assigned_to` or `odata`",
+            items,
         )
     }
 
-    /// A bound of `cap` pages, `cap_reason` saying why, `advice` what the user can do.
-    pub fn new(cap: usize, cap_reason: String, advice: &'static str) -> PageBound {
+    /// A bound of `cap` pages of `items`, `cap_reason` saying why.
+    pub fn new(cap: usize, cap_reason: String, items: Items) -> PageBound {
         PageBound {
             cap: cap.max(1),
             cap_reason,
-            advice,
+            items,
             pages: 0,
             repeated: false,
             seen: HashSet::new(),
@@ -158,13 +170,13 @@ impl PageBound {
     }
 
     /// Counts a page read, with the ids of its incidents.
-    pub fn read<'i>(&mut self, ids: impl IntoIterator<Item = &'i IncidentId>) {
+    pub fn read<I: ToString>(&mut self, ids: impl IntoIterator<Item = I>) {
         self.pages += 1;
         let mut any = false;
         let mut new = false;
         for id in ids {
             any = true;
-            new |= self.seen.insert(id.clone());
+            new |= self.seen.insert(id.to_string());
         }
         self.repeated = any && !new;
     }
@@ -175,14 +187,15 @@ impl PageBound {
         if self.repeated {
             return Err(PagingError::Repeated {
                 page: self.pages,
-                advice: self.advice,
+                noun: self.items.noun,
+                advice: self.items.advice,
             });
         }
         if self.pages >= self.cap {
             return Err(PagingError::Capped {
                 pages: self.pages,
                 cap_reason: self.cap_reason.clone(),
-                advice: self.advice,
+                advice: self.items.advice,
             });
         }
         Ok(())
@@ -201,25 +214,31 @@ pub enum PagingError {
         advice: &'static str,
     },
     #[error(
-        "page {page} held only incidents already read and still announced more results (the service ignored `$skip`, or its next link led back to an earlier page), so listing stopped there; {advice}"
+        "page {page} held only {noun} already read and still announced more results (the service ignored `$skip`, or its next link led back to an earlier page), so listing stopped there; {advice}"
     )]
-    Repeated { page: usize, advice: &'static str },
+    Repeated {
+        page: usize,
+        noun: &'static str,
+        advice: &'static str,
+    },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ids(numbers: &[u64]) -> Vec<IncidentId> {
-        numbers.iter().map(|n| IncidentId::from(*n)).collect()
+    const INCIDENTS: Items = crate::api::incidents::INCIDENT_LIST;
+
+    fn ids(numbers: &[u64]) -> Vec<String> {
+        numbers.iter().map(u64::to_string).collect()
     }
 
     #[test]
     fn a_list_may_read_the_pages_its_limit_needs_plus_slack() {
-        let mut bound = PageBound::for_limit(250, 100);
+        let mut bound = PageBound::for_limit(250, 100, INCIDENTS);
         for page in 0..5u64 {
             bound.next().unwrap();
-            bound.read(&ids(&[page]));
+            bound.read(ids(&[page]));
         }
         assert_eq!(
             bound.next().unwrap_err().to_string(),
@@ -229,18 +248,19 @@ mod tests {
 
     #[test]
     fn a_page_of_nothing_new_ends_the_paging_but_an_empty_page_does_not() {
-        let mut bound = PageBound::for_limit(1000, 100);
-        bound.read(&ids(&[1, 2]));
-        bound.read(&[]);
+        let mut bound = PageBound::for_limit(1000, 100, INCIDENTS);
+        bound.read(ids(&[1, 2]));
+        bound.read(Vec::<String>::new());
         bound.next().unwrap();
-        bound.read(&ids(&[2, 3]));
+        bound.read(ids(&[2, 3]));
         bound.next().unwrap();
-        bound.read(&ids(&[3, 1]));
+        bound.read(ids(&[3, 1]));
         assert_eq!(
             bound.next().unwrap_err(),
             PagingError::Repeated {
                 page: 4,
-                advice: "try again later, or narrow the list with `status`, `assigned_to` or `odata`"
+                noun: "incidents",
+                advice: INCIDENTS.advice,
             }
         );
     }

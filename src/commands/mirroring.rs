@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use super::close_reasons::CloseReasonMapping;
 use super::{CommandSpec, Invocation, Outcome, declared, offline};
 use crate::api::incidents::IncidentChanges;
-use crate::api::paging::PageBound;
+use crate::api::paging::{Items, PageBound};
 use crate::api::{Api, ApiError, IncidentId, IncidentsBackend};
 use crate::args::{FromArgs, GivenArgs, IncidentIdArgument, NumberRange};
 use crate::auth::Session;
@@ -153,7 +153,10 @@ async fn changed_ids(
     let mut bound = PageBound::new(
         MODIFIED_IDS_MAX_PAGES,
         "the most get-modified-remote-data reads in one run".to_owned(),
-        "mirroring tries again on its next cycle",
+        Items {
+            noun: "incidents",
+            advice: "mirroring tries again on its next cycle",
+        },
     );
     let mut ids: Vec<IncidentId> = Vec::new();
     let mut known = HashSet::new();

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::from_graph::incident_to_legacy;
 use super::to_graph::incident_update_to_graph;
-use super::{Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage};
+use super::{
+    INCIDENT_LIST, Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage,
+};
 use crate::api::client::Call;
 use crate::api::graph::GraphApi;
 use crate::api::odata::{FilterDialect, filter_expression};
@@ -172,6 +174,7 @@ impl GraphApi<'_, '_> {
         let limit = query.wanted();
         let listing = Listing {
             path: INCIDENTS,
+            items: INCIDENT_LIST,
             options: first_page_options(query, limit),
             limit,
             page_size: MAX_PAGE,
@@ -181,7 +184,9 @@ impl GraphApi<'_, '_> {
         read_list(&mut self.client, listing, |incident: Value| {
             let legacy = incident_to_legacy(&incident)?;
             incidents.push_value(&legacy).map_err(not_legacy)?;
-            Ok(incidents.fields()[incidents.len() - 1].incident_id.clone())
+            Ok(incidents.fields()[incidents.len() - 1]
+                .incident_id
+                .to_string())
         })
         .await?;
         Ok(incidents)

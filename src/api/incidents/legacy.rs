@@ -4,7 +4,9 @@
 
 use reqwest::Method;
 
-use super::{Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage};
+use super::{
+    INCIDENT_LIST, Incident, IncidentChanges, IncidentFilter, IncidentList, IncidentQuery, ListPage,
+};
 use crate::api::client::Call;
 use crate::api::legacy::{LegacyApi, without_context};
 use crate::api::odata::{self, FilterDialect};
@@ -60,6 +62,7 @@ impl LegacyApi<'_, '_> {
         let read_on = |skip, wanted| page_options(&query.filter, skip, wanted);
         let listing = Listing {
             path: INCIDENTS,
+            items: INCIDENT_LIST,
             options: first_page_options(query),
             limit: query.wanted(),
             page_size: MAX_PAGE,
@@ -68,7 +71,7 @@ impl LegacyApi<'_, '_> {
             read_on: query.odata.is_none().then_some(&read_on as _),
         };
         read_list(&mut self.client, listing, |incident: Incident| {
-            let id = incident.fields.incident_id.clone();
+            let id = incident.fields.incident_id.to_string();
             incidents.push(incident);
             Ok(id)
         })

@@ -22,11 +22,18 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::odata::UserOptions;
+use super::paging::Items;
 use super::{Api, ApiError, IncidentId};
 use crate::config::ApiBackend;
 pub use graph::MAX_PAGE as GRAPH_PAGE_SIZE;
 pub use legacy::MAX_PAGE as LEGACY_PAGE_SIZE;
 pub use model::{Incident, IncidentChanges, IncidentFields};
+
+/// An incident list, for the messages of its page bound.
+pub const INCIDENT_LIST: Items = Items {
+    noun: "incidents",
+    advice: "try again later, or narrow the list with `status`, `assigned_to` or `odata`",
+};
 
 /// The incident reads and writes of the commands, fetching and mirroring. A scripted service
 /// can stand in for the API in a test of the fetch algorithm.
