@@ -15,7 +15,7 @@
 //!  "burst": {"at": "…", "skip": 200, "settles": true},   // >100 incidents at one instant
 //!  "lookback": {"from": "…", "to": "…", "skip": 100, "settles": "…"}, // a re-read under way
 //!  "seen": {"2025-01-10T08:15": "101-150,160"},  // emitted ids by minute of createdTime
-//!  "seen_text": {"2025-01-10T08:15": ["ed-4c2a/7"]}}  // the same for Graph's text ids, if any
+//!  "seen_digests": {"2025-01-10T08:15": "q3Zp0fLm…"}}  // text ids (Graph's), 8 characters each
 //! ```
 //!
 //! `last_run` comes from outside, so every number in it is checked before any arithmetic: times
@@ -243,7 +243,11 @@ impl Cursor {
             Some(Value::Object(buckets)) => Ok(Some(buckets)),
             Some(_) => Err(CursorError(format!("its `{name}` is not an object"))),
         };
-        let seen = SeenIds::parse(buckets("seen")?, buckets("seen_text")?)?;
+        let seen = SeenIds::parse(
+            buckets("seen")?,
+            buckets("seen_text")?,
+            buckets("seen_digests")?,
+        )?;
         Ok(Cursor {
             origin: instant(last_run.get("origin"), "origin")?,
             settled: instant(last_run.get("settled"), "settled")?,
@@ -259,7 +263,7 @@ impl Cursor {
 
     /// The cursor as `last_run`.
     pub fn to_last_run(&self) -> Map<String, Value> {
-        let (seen, seen_text) = self.seen.to_json();
+        let (seen, seen_digests) = self.seen.to_json();
         let last_run = LastRun {
             version: VERSION,
             origin: time::format(self.origin),
@@ -280,7 +284,7 @@ impl Cursor {
                 settles: time::format(pass.settles),
             }),
             seen,
-            seen_text: (!seen_text.is_empty()).then_some(seen_text),
+            seen_digests: (!seen_digests.is_empty()).then_some(seen_digests),
         };
         match serde_json::to_value(last_run) {
             Ok(Value::Object(map)) => map,
@@ -323,9 +327,12 @@ pub struct LastRun {
     /// Ids emitted recently enough that a read may meet them again, by the minute of their
     /// `createdTime` (`2025-01-10T08:15`), as ranges: `101-150,160`.
     pub seen: Map<String, Value>,
-    /// The same for Microsoft Graph's text ids, as lists; absent when there are none.
+    /// The same for text ids (Microsoft Graph's alerts, and incidents whose Graph id is not a
+    /// number), as digests: 8 characters (48 bits, base64url) an id, run together. Absent when
+    /// there are none. A cursor of the previous version kept them as lists of ids under
+    /// `seen_text`, which is still read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seen_text: Option<Map<String, Value>>,
+    pub seen_digests: Option<Map<String, Value>>,
 }
 
 /// `burst` in [`LastRun`].
@@ -358,9 +365,11 @@ pub struct LastRunLookback {
 )]
 pub struct CursorError(String);
 
-/// Ids of emitted incidents, grouped by the minute of their `createdTime` so that they can be
-/// forgotten by age. Numbers are written as ranges under `seen`, text ids (Microsoft Graph's) as
-/// lists under `seen_text`, which is left out when there are none: see [`IdSet`].
+/// Ids of emitted items, grouped by the minute of their creation time so that they can be
+/// forgotten by age. Numbers are written as ranges under `seen`; text ids (Microsoft Graph's)
+/// are kept as their [`digest`]s, written run together under `seen_digests`, which is left out
+/// when there are none. An alert id is some 40 characters; a few hundred alerts created at one
+/// instant would otherwise overflow the platform's 16 KB for `last_run`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenIds {
     /// Epoch minute → ids.
@@ -375,14 +384,14 @@ impl SeenIds {
     pub fn contains(&self, id: &IncidentId, created: Timestamp) -> bool {
         self.by_minute
             .get(&Self::minute_of(created))
-            .is_some_and(|ids| ids.contains(id))
+            .is_some_and(|ids| ids.contains(&kept(id)))
     }
 
     pub fn insert(&mut self, id: IncidentId, created: Timestamp) {
         self.by_minute
             .entry(Self::minute_of(created))
             .or_default()
-            .insert(id);
+            .insert(kept(&id));
     }
 
     /// Forgets ids created before the minute that contains `before`.
@@ -399,8 +408,8 @@ impl SeenIds {
         self.by_minute.is_empty()
     }
 
-    /// `seen` and `seen_text`. A minute goes into `seen` unless it holds text ids only, so that
-    /// every minute a cursor without text ids names is written back as it was read.
+    /// `seen` and `seen_digests`. A minute goes into `seen` unless it holds text ids only, so
+    /// that every minute a cursor without text ids names is written back as it was read.
     fn to_json(&self) -> (Map<String, Value>, Map<String, Value>) {
         let mut numbers = Map::new();
         let mut texts = Map::new();
@@ -412,7 +421,7 @@ impl SeenIds {
                 numbers.insert(key.clone(), Value::String(ids.ranges()));
             }
             if ids.has_texts() {
-                texts.insert(key, ids.texts_json());
+                texts.insert(key, Value::String(ids.texts().concat()));
             }
         }
         (numbers, texts)
@@ -421,6 +430,7 @@ impl SeenIds {
     fn parse(
         numbers: Option<&Map<String, Value>>,
         texts: Option<&Map<String, Value>>,
+        digests: Option<&Map<String, Value>>,
     ) -> Result<SeenIds, CursorError> {
         let mut seen = SeenIds::default();
         for (key, value) in numbers.into_iter().flatten() {
@@ -435,15 +445,38 @@ impl SeenIds {
         }
         for (key, value) in texts.into_iter().flatten() {
             let minute = Self::parse_minute("seen_text", key)?;
-            seen.by_minute
-                .entry(minute)
-                .or_default()
-                .add_texts(value)
+            let mut ids = IdSet::default();
+            ids.add_texts(value).ok_or_else(|| {
+                CursorError(format!(
+                    "its `seen_text` entry for {key} is not a list of ids"
+                ))
+            })?;
+            let set = seen.by_minute.entry(minute).or_default();
+            for id in ids.texts() {
+                set.insert(kept(&IncidentId::Text(id.clone())));
+            }
+        }
+        for (key, value) in digests.into_iter().flatten() {
+            let minute = Self::parse_minute("seen_digests", key)?;
+            let text = value
+                .as_str()
+                .filter(|text| {
+                    text.len().is_multiple_of(DIGEST_LENGTH)
+                        && text
+                            .bytes()
+                            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
+                })
                 .ok_or_else(|| {
                     CursorError(format!(
-                        "its `seen_text` entry for {key} is not a list of ids"
+                        "its `seen_digests` entry for {key} is not a run of 8-character digests"
                     ))
                 })?;
+            let set = seen.by_minute.entry(minute).or_default();
+            for index in (0..text.len()).step_by(DIGEST_LENGTH) {
+                set.insert(IncidentId::Text(
+                    text[index..index + DIGEST_LENGTH].to_owned(),
+                ));
+            }
         }
         Ok(seen)
     }
@@ -453,6 +486,33 @@ impl SeenIds {
             .map(Self::minute_of)
             .ok_or_else(|| CursorError(format!("its `{name}` key {key:?} is not a minute")))
     }
+}
+
+/// The length of a text id's [`digest`].
+const DIGEST_LENGTH: usize = 8;
+
+/// An id as the cursor keeps it: a number as it is, a text id as its [`digest`].
+fn kept(id: &IncidentId) -> IncidentId {
+    match id {
+        IncidentId::Number(number) => IncidentId::Number(*number),
+        IncidentId::Text(text) => IncidentId::Text(digest(text)),
+    }
+}
+
+/// A text id's digest: the low 48 bits of its 64-bit FNV-1a hash, in 8 base64url characters.
+/// Stable across versions and machines (it is written into the cursor), and short; two ids of
+/// one minute share a digest with a chance of about n²/2⁴⁹, one in a billion for a thousand
+/// ids, which would make the second look emitted already.
+fn digest(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (0..DIGEST_LENGTH)
+        .map(|index| char::from(ALPHABET[((hash >> (6 * index)) & 63) as usize]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -545,10 +605,13 @@ mod tests {
         cursor.seen.insert(text("x"), at("2025-01-10T08:16:00Z"));
         let last_run = cursor.to_last_run();
         assert_eq!(last_run["seen"], json!({"2025-01-10T08:15": "101"}));
+        let digests = last_run["seen_digests"].as_object().unwrap();
         assert_eq!(
-            last_run["seen_text"],
-            json!({"2025-01-10T08:15": ["ed-4c2a/7", "a,b-c"], "2025-01-10T08:16": ["x"]})
+            digests["2025-01-10T08:15"],
+            json!(format!("{}{}", digest("ed-4c2a/7"), digest("a,b-c")))
         );
+        assert_eq!(digests["2025-01-10T08:16"], json!(digest("x")));
+        assert!(last_run.get("seen_text").is_none());
         let parsed = Cursor::from_last_run(&last_run, at("2030-01-01T00:00:00Z")).unwrap();
         assert_eq!(parsed, cursor);
         assert!(
@@ -567,6 +630,40 @@ mod tests {
                 .contains(&IncidentId::from(7), at("2025-01-10T08:15:00Z"))
         );
         assert_eq!(parsed.to_last_run(), last_run);
+    }
+
+    #[test]
+    fn digests_are_short_stable_and_read_with_the_previous_lists() {
+        assert_eq!(digest("ed-4c2a/7").len(), DIGEST_LENGTH);
+        // Written into cursors: a change would make every kept text id look new.
+        assert_eq!(digest(""), "lMiIESOn");
+        assert_eq!(digest("ed-4c2a/7"), "ZO8__trn");
+        assert_ne!(digest("da1"), digest("da2"));
+        // What the previous version wrote: the ids themselves, as lists.
+        let previous = json!({
+            "version": 1, "origin": "2025-01-01T00:00:00Z", "settled": "2025-01-01T00:00:00Z",
+            "start": "2025-01-10T08:15:00Z", "seen": {},
+            "seen_text": {"2025-01-10T08:15": ["ed-4c2a/7"]}
+        });
+        let cursor =
+            Cursor::from_last_run(previous.as_object().unwrap(), at("2030-01-01T00:00:00Z"))
+                .unwrap();
+        assert!(
+            cursor
+                .seen
+                .contains(&text("ed-4c2a/7"), at("2025-01-10T08:15:20Z"))
+        );
+        let written = cursor.to_last_run();
+        assert_eq!(
+            written["seen_digests"],
+            json!({"2025-01-10T08:15": digest("ed-4c2a/7")})
+        );
+        for bad in [json!("abc"), json!("abcdefg!"), json!(["x"])] {
+            let mut last_run = written.clone();
+            last_run["seen_digests"] = json!({"2025-01-10T08:15": bad});
+            let error = Cursor::from_last_run(&last_run, at("2030-01-01T00:00:00Z")).unwrap_err();
+            assert!(error.to_string().contains("seen_digests"), "{error}");
+        }
     }
 
     #[test]

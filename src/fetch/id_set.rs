@@ -106,6 +106,11 @@ impl IdSet {
     pub fn texts_json(&self) -> Value {
         Value::from(self.texts.clone())
     }
+
+    /// The text ids, oldest first.
+    pub fn texts(&self) -> &[String] {
+        &self.texts
+    }
 }
 
 /// Sorted ids as "1-3,7,9-10".
