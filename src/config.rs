@@ -157,11 +157,18 @@ pub struct Endpoints {
     pub resource: String,
 }
 
-/// The delegated Graph permissions the commands use: reading and updating incidents, and
-/// advanced hunting (<https://learn.microsoft.com/graph/api/security-incident-update#permissions>,
-/// <https://learn.microsoft.com/graph/api/security-security-runhuntingquery#permissions>).
-pub const GRAPH_DELEGATED_PERMISSIONS: [&str; 2] =
-    ["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"];
+/// The delegated Graph permissions the commands use: reading and updating incidents and
+/// alerts, advanced hunting and reading custom detection rules
+/// (<https://learn.microsoft.com/graph/api/security-incident-update#permissions>,
+/// <https://learn.microsoft.com/graph/api/security-security-runhuntingquery#permissions>,
+/// <https://learn.microsoft.com/graph/api/security-alert-update#permissions>,
+/// <https://learn.microsoft.com/graph/api/security-detectionrule-get#permissions>).
+pub const GRAPH_DELEGATED_PERMISSIONS: [&str; 4] = [
+    "SecurityIncident.ReadWrite.All",
+    "ThreatHunting.Read.All",
+    "SecurityAlert.ReadWrite.All",
+    "CustomDetection.Read.All",
+];
 
 impl Endpoints {
     /// The application-permission scope for the resource.
@@ -170,7 +177,7 @@ impl Endpoints {
     }
 
     /// The scope a person signs in for with the device code flow, refresh token included. The
-    /// legacy API's app is consented as a whole (`/.default`); on Graph the two permissions are
+    /// legacy API's app is consented as a whole (`/.default`); on Graph the permissions are
     /// asked for by name, so the sign-in asks for nothing more than the commands need.
     pub fn delegated_scope(&self) -> String {
         match self.backend {
@@ -418,6 +425,17 @@ pub struct FetchSettings {
     pub lookback: jiff::SignedDuration,
     /// The platform's incident type for fetched incidents (`incidentType`).
     pub incident_type: Option<String>,
+    /// What fetching creates incidents from (`fetch_type`).
+    pub kind: FetchKind,
+}
+
+/// What fetching creates the platform's incidents from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchKind {
+    /// Defender incidents, one platform incident each.
+    Incidents,
+    /// Microsoft Graph's alerts, one platform incident each.
+    Alerts,
 }
 
 /// The largest `max_fetch`: one API page.
@@ -509,6 +527,11 @@ impl FetchSettings {
             lookback: jiff::SignedDuration::from_mins(lookback_minutes),
             // Empty means no type; a missing one takes the declared default.
             incident_type: params.text(INCIDENT_TYPE)?,
+            kind: match params.select(FETCH_TYPE)? {
+                "Incidents" => FetchKind::Incidents,
+                "Alerts" => FetchKind::Alerts,
+                other => return Err(FETCH_TYPE.unhandled(other)),
+            },
         })
     }
 }
@@ -820,7 +843,7 @@ mod tests {
             assert_eq!(
                 e.delegated_scope(),
                 format!(
-                    "offline_access {graph}/SecurityIncident.ReadWrite.All {graph}/ThreatHunting.Read.All"
+                    "offline_access {graph}/SecurityIncident.ReadWrite.All {graph}/ThreatHunting.Read.All {graph}/SecurityAlert.ReadWrite.All {graph}/CustomDetection.Read.All"
                 )
             );
         }

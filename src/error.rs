@@ -103,6 +103,9 @@ pub enum ArgumentError {
         value: ShownValue,
         allowed: String,
     },
+    /// An update given nothing to change.
+    #[error("Nothing to change: give at least one of {0}. Nothing was sent.")]
+    NothingToChange(&'static str),
 }
 
 /// An argument value as it may be quoted back to the user: long values are cut so an error

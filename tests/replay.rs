@@ -750,6 +750,7 @@ macro_rules! replay_cases {
 }
 
 replay_cases! {
+    alerts_on_the_legacy_api => "alerts-on-the-legacy-api",
     auth_certificate => "auth-certificate",
     auth_certificate_pkcs1_deprecated_params => "auth-certificate-pkcs1-deprecated-params",
     auth_client_secret => "auth-client-secret",
@@ -765,6 +766,8 @@ replay_cases! {
     auth_revoked_refresh_token => "auth-revoked-refresh-token",
     auth_token_refresh_and_rotation => "auth-token-refresh-and-rotation",
     fetch_across_runs => "fetch-across-runs",
+    fetch_alerts_across_runs => "fetch-alerts-across-runs",
+    graph_alerts => "graph-alerts",
     graph_comments => "graph-comments",
     graph_enum_spellings_and_string_ids => "graph-enum-spellings-and-string-ids",
     graph_hunting_timespan => "graph-hunting-timespan",

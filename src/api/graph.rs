@@ -48,6 +48,16 @@ impl<'s, 'a> GraphApi<'s, 'a> {
                 .with_header(name, value),
         }
     }
+
+    /// The Graph base URL, for messages.
+    pub fn host(&self) -> String {
+        self.client.base().to_owned()
+    }
+
+    /// From now on, everything must be answered within `timeout`.
+    pub fn limit_to(&mut self, timeout: Duration) {
+        self.client.limit_to(timeout);
+    }
 }
 
 /// Why a Graph body or a legacy update could not be translated.

@@ -8,7 +8,9 @@
 //! error answers turned into messages in XSOAR's wording with Microsoft's own code and message
 //! added.
 
+pub mod alerts;
 pub mod client;
+pub mod detection_rules;
 pub mod graph;
 pub mod hunting;
 pub mod incident_id;
@@ -107,6 +109,11 @@ pub enum ApiError {
         "Incident {0} cannot be read or changed through the legacy Microsoft 365 Defender API, which numbers its incidents; nothing was sent. {TEXT_IDS_NEED_GRAPH}"
     )]
     NotALegacyId(IncidentId),
+    /// A command that only Microsoft Graph serves, on an instance configured for the legacy API.
+    #[error(
+        "{command} works only with Microsoft Graph, and this instance uses the legacy Microsoft 365 Defender API; nothing was sent. Set the instance's API backend (api_backend) to Microsoft Graph."
+    )]
+    NeedsGraph { command: &'static str },
     /// An id no URL path can carry (`.` or `..`).
     #[error(
         "The incident ID {0:?} cannot be sent: a URL path would read it as a step to another resource, so nothing was sent. Check the ID."
@@ -138,6 +145,14 @@ impl<'s, 'a> Api<'s, 'a> {
         match session.config().endpoints.backend {
             ApiBackend::Legacy => Api::Legacy(LegacyApi::new(session, timeout)),
             ApiBackend::Graph => Api::Graph(GraphApi::new(session, timeout)),
+        }
+    }
+
+    /// The Graph client, for `command`, which only Microsoft Graph serves.
+    pub fn graph(&mut self, command: &'static str) -> Result<&mut GraphApi<'s, 'a>, ApiError> {
+        match self {
+            Api::Graph(api) => Ok(api),
+            Api::Legacy(_) => Err(ApiError::NeedsGraph { command }),
         }
     }
 

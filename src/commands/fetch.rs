@@ -6,14 +6,17 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use super::{CommandSpec, Invocation, Outcome, platform};
 use crate::api::Api;
 use crate::auth::Session;
-use crate::config::{FetchSettings, MirrorSettings};
+use crate::config::{FetchKind, FetchSettings, MirrorSettings};
 use crate::error::Error;
 use crate::fetch::cursor::Cursor;
-use crate::fetch::platform::{Stamp, fetched_incident};
-use crate::fetch::{self, FetchLimits};
+use crate::fetch::platform::{Stamp, fetched_alert, fetched_incident};
+use crate::fetch::reads::AlertsOf;
+use crate::fetch::{self, FetchLimits, FetchOutcome};
 
 /// `fetch-incidents`, the platform's own command.
 pub(super) const COMMANDS: &[CommandSpec] = &[platform("fetch-incidents", fetch_incidents_command)];
@@ -38,12 +41,37 @@ pub async fn fetch_incidents(
             started.checked_add(timeout.saturating_sub(safety_margin(timeout)))
         }),
     };
-    let outcome = fetch::fetch(
-        &mut Api::new(session, fetch::REQUEST_TIMEOUT),
-        cursor,
-        limits,
-    )
-    .await;
+    let stamp = Stamp {
+        incident_type: settings.incident_type.as_deref(),
+        mirror: &mirror,
+        instance: invocation.integration_instance,
+    };
+    let mut api = Api::new(session, fetch::REQUEST_TIMEOUT);
+    let (incidents, cursor) = match settings.kind {
+        FetchKind::Incidents => {
+            let outcome = fetch::fetch(&mut api, cursor, limits).await;
+            handed_over(outcome, |incident| fetched_incident(incident, &stamp))?
+        }
+        FetchKind::Alerts => {
+            let graph = api.graph("fetch-incidents with the fetch type Alerts")?;
+            let outcome = fetch::fetch(&mut AlertsOf(graph), cursor, limits).await;
+            handed_over(outcome, |alert| fetched_alert(alert, &stamp))?
+        }
+    };
+    Ok(Outcome {
+        results: Vec::new(),
+        last_run: Some(cursor.to_last_run()),
+        incidents: Some(incidents),
+    })
+}
+
+/// What a run hands the platform: its items as the platform's incident objects, and the cursor
+/// that matches them. A run that failed before emitting anything is an error; one that failed
+/// after hands over what it has.
+fn handed_over<I>(
+    outcome: FetchOutcome<I>,
+    to_platform: impl Fn(&I) -> Value,
+) -> Result<(Vec<Value>, Cursor), Error> {
     if let Some(failure) = outcome.failure {
         if outcome.incidents.is_empty() {
             return Err(failure.into());
@@ -59,21 +87,8 @@ pub async fn fetch_incidents(
         requests = outcome.requests,
         "fetch done"
     );
-    let stamp = Stamp {
-        incident_type: settings.incident_type.as_deref(),
-        mirror: &mirror,
-        instance: invocation.integration_instance,
-    };
-    let incidents = outcome
-        .incidents
-        .into_iter()
-        .map(|incident| fetched_incident(&incident, &stamp))
-        .collect();
-    Ok(Outcome {
-        results: Vec::new(),
-        last_run: Some(outcome.cursor.to_last_run()),
-        incidents: Some(incidents),
-    })
+    let incidents = outcome.incidents.iter().map(to_platform).collect();
+    Ok((incidents, outcome.cursor))
 }
 
 /// Time kept back from `fetch_timeout` for signing in, writing the output and the platform's

@@ -23,6 +23,8 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     auth::COMMANDS,
     fetch::COMMANDS,
     incidents::COMMANDS,
+    alerts::COMMANDS,
+    detection_rules::COMMANDS,
     hunting::COMMANDS,
     mirroring::COMMANDS,
 ];
@@ -139,8 +141,10 @@ macro_rules! online_handlers {
     };
 }
 
+mod alerts;
 mod auth;
 pub(crate) mod close_reasons;
+mod detection_rules;
 mod fetch;
 mod hunting;
 mod incidents;

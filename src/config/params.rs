@@ -128,6 +128,7 @@ read_params! {
     FETCH_LOOKBACK: Number = "fetch_lookback";
     /// Empty means no type: the platform's classification decides.
     INCIDENT_TYPE: Text = "incidentType", empty_is_unset;
+    FETCH_TYPE: Select = "fetch_type";
     // Mirroring.
     MIRROR_DIRECTION: Select = "mirror_direction";
     CLOSE_INCIDENT: Flag = "close_incident";

@@ -33,10 +33,9 @@ use jiff::{SignedDuration, Timestamp};
 
 #[cfg(doc)]
 use super::FIRST_RUN_REQUESTS;
-use super::reads::CreatedRange;
+use super::reads::{CreatedRange, FetchSource};
 use super::{MAX_WINDOW, Read, Run, TARGET_FILL_PERCENT};
-use crate::api::incidents::Incident;
-use crate::api::{ApiError, IncidentId, IncidentsBackend};
+use crate::api::{ApiError, IncidentId};
 use crate::time;
 
 /// What the search knows about the number of incidents in the stable range.
@@ -114,12 +113,12 @@ fn page_density(times: impl Iterator<Item = Timestamp> + Clone) -> f64 {
     count.saturating_sub(1).max(1) as f64 / span
 }
 
-impl<S: IncidentsBackend> Run<'_, S> {
+impl<S: FetchSource> Run<'_, S> {
     /// After a full first page from `start`: searches the backlog's oldest incidents by offset
     /// and emits them, oldest first. `first` is that page.
     pub(super) async fn locate(
         &mut self,
-        first: &[(Timestamp, IncidentId, Incident)],
+        first: &[(Timestamp, IncidentId, S::Item)],
     ) -> Result<(), ApiError> {
         let (start, Some(newest)) = (self.cursor.start, self.cursor.newest) else {
             return Ok(());
@@ -201,7 +200,7 @@ impl<S: IncidentsBackend> Run<'_, S> {
         &mut self,
         range: CreatedRange,
         mut skip: usize,
-        mut items: Vec<(Timestamp, IncidentId, Incident)>,
+        mut items: Vec<(Timestamp, IncidentId, S::Item)>,
         density: f64,
     ) -> Result<(), ApiError> {
         let from = self.cursor.start;

@@ -43,11 +43,10 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::incidents::Incident;
-use crate::api::{ApiError, IncidentId, IncidentsBackend};
+use crate::api::{ApiError, IncidentId};
 use crate::time::{self, TICK};
 use cursor::{Burst, Cursor, LookbackPass};
-use reads::{CreatedRange, created_time};
+use reads::{CreatedRange, FetchSource, Fetched};
 
 /// A request gets at most this long, however much time the run has left.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -96,9 +95,9 @@ impl FetchLimits {
 
 /// What a run did.
 #[derive(Debug)]
-pub struct FetchOutcome {
-    /// The incidents to create, in the order emitted.
-    pub incidents: Vec<Incident>,
+pub struct FetchOutcome<I> {
+    /// The items to create incidents of, in the order emitted.
+    pub incidents: Vec<I>,
     /// The cursor that describes exactly what was emitted.
     pub cursor: Cursor,
     /// List requests made.
@@ -108,11 +107,11 @@ pub struct FetchOutcome {
 }
 
 /// Runs one fetch from `cursor`.
-pub async fn fetch(
-    source: &mut impl IncidentsBackend,
+pub async fn fetch<S: FetchSource>(
+    source: &mut S,
     cursor: Cursor,
     limits: FetchLimits,
-) -> FetchOutcome {
+) -> FetchOutcome<S::Item> {
     let page_size = source.page_size().max(1);
     let budget = limits.request_budget_from(&cursor);
     let locating = cursor.newest.is_none();
@@ -149,8 +148,8 @@ fn forget_before(cursor: &Cursor) -> Timestamp {
 
 /// What one list request returned: its incidents with their `createdTime` and id, and whether
 /// more follow them.
-struct Read {
-    items: Vec<(Timestamp, IncidentId, Incident)>,
+struct Read<I> {
+    items: Vec<(Timestamp, IncidentId, I)>,
     more: bool,
 }
 
@@ -161,7 +160,7 @@ enum Step {
     Stop,
 }
 
-struct Run<'r, S> {
+struct Run<'r, S: FetchSource> {
     source: &'r mut S,
     cursor: Cursor,
     limits: FetchLimits,
@@ -170,11 +169,11 @@ struct Run<'r, S> {
     budget: usize,
     /// Whether the first forward read may hand over to [`locate`] (a first run).
     locating: bool,
-    incidents: Vec<Incident>,
+    incidents: Vec<S::Item>,
     requests: usize,
 }
 
-impl<S: IncidentsBackend> Run<'_, S> {
+impl<S: FetchSource> Run<'_, S> {
     async fn steps(&mut self) -> Result<(), ApiError> {
         let lookback_due = self.lookback_due();
         if lookback_due {
@@ -223,7 +222,11 @@ impl<S: IncidentsBackend> Run<'_, S> {
     }
 
     /// One read of `range` from `skip`, or none when no request fits in the time left.
-    async fn read(&mut self, range: CreatedRange, skip: usize) -> Result<Option<Read>, ApiError> {
+    async fn read(
+        &mut self,
+        range: CreatedRange,
+        skip: usize,
+    ) -> Result<Option<Read<S::Item>>, ApiError> {
         let timeout = match self.limits.deadline {
             None => REQUEST_TIMEOUT,
             Some(deadline) => {
@@ -238,11 +241,11 @@ impl<S: IncidentsBackend> Run<'_, S> {
             }
         };
         self.requests += 1;
-        let page = reads::created_in(self.source, range, skip, timeout).await?;
-        let mut items = Vec::with_capacity(page.incidents.len());
-        for incident in page.incidents {
-            let id = incident.fields.incident_id.clone();
-            let Some(created) = created_time(&incident) else {
+        let (page, more) = reads::created_in(self.source, range, skip, timeout).await?;
+        let mut items = Vec::with_capacity(page.len());
+        for incident in page {
+            let id = incident.id();
+            let Some(created) = incident.created() else {
                 return Err(ApiError::Malformed(
                     "an incident in the list has no createdTime".to_owned(),
                 ));
@@ -266,20 +269,17 @@ impl<S: IncidentsBackend> Run<'_, S> {
             to = %range.to.map(time::format).unwrap_or_default(),
             skip,
             found = items.len(),
-            more = page.more,
+            more,
             "fetch read"
         );
-        Ok(Some(Read {
-            items,
-            more: page.more,
-        }))
+        Ok(Some(Read { items, more }))
     }
 
     /// Emits the unseen incidents of `items` oldest first, as many as the run may. Returns
     /// whether all were emitted and the `createdTime` of the last one emitted.
     fn emit(
         &mut self,
-        mut items: Vec<(Timestamp, IncidentId, Incident)>,
+        mut items: Vec<(Timestamp, IncidentId, S::Item)>,
     ) -> (bool, Option<Timestamp>) {
         items.sort_by(|(created_a, id_a, _), (created_b, id_b, _)| {
             (created_a, id_a).cmp(&(created_b, id_b))
@@ -360,7 +360,7 @@ impl<S: IncidentsBackend> Run<'_, S> {
     /// case of a backlog. When that guess proves wrong — an empty read, then another full page
     /// before any incident was found — incidents are not spread evenly (a quiet stretch after
     /// `start`), and the window is halved instead, which finds where they begin in a few reads.
-    fn narrow(&mut self, items: &[(Timestamp, IncidentId, Incident)], to: Option<Timestamp>) {
+    fn narrow(&mut self, items: &[(Timestamp, IncidentId, S::Item)], to: Option<Timestamp>) {
         let start = self.cursor.start;
         let oldest = items.iter().map(|(created, ..)| *created).min();
         let newest = items.iter().map(|(created, ..)| *created).max();

@@ -8,10 +8,12 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::alerts::Alert;
 use crate::api::incidents::Incident;
 use crate::api::incidents::model::Field;
 use crate::api::incidents::summary::IncidentSummary;
 use crate::config::MirrorSettings;
+use crate::graph::enums::pascal_case;
 
 /// How fetched incidents are stamped for the platform.
 pub struct Stamp<'a> {
@@ -44,6 +46,43 @@ pub fn fetched_incident(incident: &Incident, stamp: &Stamp) -> Value {
     if let Some(incident_type) = stamp.incident_type {
         object.insert("type".into(), json!(incident_type));
     }
+    Value::Object(object)
+}
+
+/// The platform's incident type of a fetched alert when the instance names none of its own.
+pub const ALERT_INCIDENT_TYPE: &str = "Microsoft 365 Defender Alert";
+
+/// The incident object for `fetch-incidents` of an alert (`fetch_type` Alerts): named by the
+/// alert's title, occurring when it was created, the alert as Graph sent it in `rawJSON`, and
+/// mirrored by the alert's id.
+pub fn fetched_alert(alert: &Alert, stamp: &Stamp) -> Value {
+    let fields = &alert.fields;
+    let severity = fields.severity.get().map(|severity| pascal_case(severity));
+    let mut object = Map::new();
+    object.insert(
+        "name".into(),
+        json!(
+            fields
+                .title
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format!("Microsoft 365 Defender alert {}", fields.id))
+        ),
+    );
+    object.insert(
+        "occurred".into(),
+        fields
+            .created_date_time
+            .get()
+            .map_or(Value::Null, |time| json!(time)),
+    );
+    object.insert("rawJSON".into(), json!(alert.raw().get()));
+    object.insert("severity".into(), severity_number(severity.as_deref()));
+    object.insert("dbotMirrorId".into(), json!(fields.id));
+    object.insert(
+        "type".into(),
+        json!(stamp.incident_type.unwrap_or(ALERT_INCIDENT_TYPE)),
+    );
     Value::Object(object)
 }
 

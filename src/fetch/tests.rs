@@ -11,10 +11,71 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::api::incidents::{GRAPH_PAGE_SIZE, LEGACY_PAGE_SIZE};
-use crate::api::incidents::{IncidentChanges, IncidentList, IncidentQuery};
-use crate::api::{IncidentFilter, ListPage, TimeBound};
+use crate::api::alerts::{self, Alert};
+use crate::api::incidents::{GRAPH_PAGE_SIZE, Incident, LEGACY_PAGE_SIZE};
 use crate::config::ApiBackend;
+use serde_json::value::RawValue;
+use std::marker::PhantomData;
+
+/// What a simulated service serves: incidents (as the legacy API or Graph does) or Graph's
+/// alerts, built from the same records.
+trait SimKind {
+    type Item: Fetched;
+    /// The most items a page holds as the real service serves them.
+    const PAGE_SIZE: usize;
+    /// The id of the `number`th item.
+    fn id(number: u64) -> IncidentId;
+    /// The item as the service sends it.
+    fn item(id: &IncidentId, created: Timestamp) -> Self::Item;
+}
+
+/// Incidents, as the legacy API (pages of 100) or Microsoft Graph (`.graph()`, 50) serve them.
+struct Incidents;
+
+impl SimKind for Incidents {
+    type Item = Incident;
+    const PAGE_SIZE: usize = LEGACY_PAGE_SIZE;
+
+    /// Mostly Defender's numbers, every seventh a text id such as Microsoft Graph may give (with
+    /// characters that mean something in URLs and ranges).
+    fn id(number: u64) -> IncidentId {
+        if number.is_multiple_of(7) {
+            IncidentId::Text(format!("ed-{number:x}/7,{}", number % 3))
+        } else {
+            IncidentId::Number(number)
+        }
+    }
+
+    fn item(id: &IncidentId, created: Timestamp) -> Incident {
+        let text = format!(
+            r#"{{"incidentId":{},"createdTime":"{}"}}"#,
+            serde_json::to_string(id).unwrap(),
+            time::format(created)
+        );
+        Incident::from_raw(RawValue::from_string(text).unwrap()).unwrap()
+    }
+}
+
+/// Microsoft Graph's alerts (alerts_v2): text ids, pages of 100.
+struct Alerts;
+
+impl SimKind for Alerts {
+    type Item = Alert;
+    const PAGE_SIZE: usize = alerts::PAGE_SIZE;
+
+    fn id(number: u64) -> IncidentId {
+        IncidentId::Text(format!("da{number:016}_-{}", number % 97))
+    }
+
+    fn item(id: &IncidentId, created: Timestamp) -> Alert {
+        let text = format!(
+            r#"{{"id":{},"createdDateTime":"{}","title":"t","severity":"high"}}"#,
+            serde_json::to_string(&id.to_string()).unwrap(),
+            time::format(created)
+        );
+        Alert::from_raw(RawValue::from_string(text).unwrap()).unwrap()
+    }
+}
 
 struct SimIncident {
     id: IncidentId,
@@ -22,9 +83,9 @@ struct SimIncident {
     visible_from: Timestamp,
 }
 
-/// An incidents service with a clock, late visibility, arrivals while a run pages, and failures
-/// on cue.
-struct Sim {
+/// A service of incidents or alerts with a clock, late visibility, arrivals while a run pages,
+/// and failures on cue.
+struct Sim<K: SimKind = Incidents> {
     rng: SmallRng,
     now: Timestamp,
     next_id: u64,
@@ -40,10 +101,11 @@ struct Sim {
     /// pages by its own rules (Graph's next links) may answer.
     short_page_chance: f64,
     calls: usize,
+    kind: PhantomData<K>,
 }
 
-impl Sim {
-    fn new(seed: u64, now: Timestamp, lookback: SignedDuration) -> Sim {
+impl<K: SimKind> Sim<K> {
+    fn new(seed: u64, now: Timestamp, lookback: SignedDuration) -> Sim<K> {
         Sim {
             rng: SmallRng::seed_from_u64(seed),
             now,
@@ -52,26 +114,17 @@ impl Sim {
             lookback,
             arrival_chance: 0.0,
             failure_chance: 0.0,
-            page_size: LEGACY_PAGE_SIZE,
+            page_size: K::PAGE_SIZE,
             short_page_chance: 0.0,
             calls: 0,
+            kind: PhantomData,
         }
     }
 
-    /// The same service serving pages of 50 at most, as Microsoft Graph does.
-    fn graph(mut self) -> Sim {
+    /// The same service serving pages of 50 at most, as Microsoft Graph does its incidents.
+    fn graph(mut self) -> Sim<K> {
         self.page_size = GRAPH_PAGE_SIZE;
         self
-    }
-
-    /// The id of the `number`th incident: mostly Defender's numbers, every seventh a text id such
-    /// as Microsoft Graph may give (with characters that mean something in URLs and ranges).
-    fn id(number: u64) -> IncidentId {
-        if number.is_multiple_of(7) {
-            IncidentId::Text(format!("ed-{number:x}/7,{}", number % 3))
-        } else {
-            IncidentId::Number(number)
-        }
     }
 
     /// Adds incidents, keeping the list in (createdTime, id) order.
@@ -81,7 +134,7 @@ impl Sim {
             self.incidents.insert(
                 position,
                 SimIncident {
-                    id: Sim::id(self.next_id),
+                    id: K::id(self.next_id),
                     created,
                     visible_from,
                 },
@@ -122,25 +175,18 @@ impl Sim {
         self.now += SignedDuration::from_secs(seconds);
     }
 
-    fn page(&mut self, range: CreatedRange, skip: usize) -> ListPage {
+    fn page(&mut self, range: CreatedRange, skip: usize) -> (Vec<K::Item>, bool) {
         let low = self.incidents.partition_point(|i| i.created < range.from);
         let high = range.to.map_or(self.incidents.len(), |to| {
             self.incidents.partition_point(|i| i.created < to)
         });
-        let mut incidents: Vec<Incident> = self.incidents[low..high.max(low)]
+        let mut incidents: Vec<K::Item> = self.incidents[low..high.max(low)]
             .iter()
             .rev()
             .filter(|i| i.visible_from <= self.now)
             .skip(skip)
             .take(self.page_size + 1)
-            .map(|i| {
-                let text = format!(
-                    r#"{{"incidentId":{},"createdTime":"{}"}}"#,
-                    serde_json::to_string(&i.id).unwrap(),
-                    time::format(i.created)
-                );
-                Incident::from_raw(serde_json::value::RawValue::from_string(text).unwrap()).unwrap()
-            })
+            .map(|i| K::item(&i.id, i.created))
             .collect();
         let mut size = self.page_size;
         if incidents.len() > 1 && self.rng.random_bool(self.short_page_chance) {
@@ -150,16 +196,18 @@ impl Sim {
         }
         let more = incidents.len() > size;
         incidents.truncate(size);
-        ListPage { incidents, more }
+        (incidents, more)
     }
 }
 
-impl IncidentsBackend for Sim {
+impl<K: SimKind> FetchSource for Sim<K> {
+    type Item = K::Item;
+
     fn api(&self) -> ApiBackend {
-        if self.page_size == GRAPH_PAGE_SIZE {
-            ApiBackend::Graph
-        } else {
+        if self.page_size == LEGACY_PAGE_SIZE && K::PAGE_SIZE == LEGACY_PAGE_SIZE {
             ApiBackend::Legacy
+        } else {
+            ApiBackend::Graph
         }
     }
 
@@ -173,31 +221,11 @@ impl IncidentsBackend for Sim {
 
     fn limit_to(&mut self, _: Duration) {}
 
-    async fn probe(&mut self) -> Result<(), ApiError> {
-        unreachable!("fetch does not probe")
-    }
-
-    async fn list_incidents(&mut self, _: &IncidentQuery) -> Result<IncidentList, ApiError> {
-        unreachable!("fetch reads a page at a time")
-    }
-
-    async fn list_page(
+    async fn created_page(
         &mut self,
-        filter: &IncidentFilter,
+        range: CreatedRange,
         skip: usize,
-    ) -> Result<ListPage, ApiError> {
-        // Fetch lists by creation time only: from a time on, and before another or not.
-        let Some(TimeBound::AtOrAfter(from)) = filter.created else {
-            unreachable!("fetch lists from a createdTime on: {filter:?}")
-        };
-        assert_eq!(
-            (&filter.status, &filter.assigned_to, filter.updated_after),
-            (&None, &None, None)
-        );
-        let range = CreatedRange {
-            from,
-            to: filter.created_before,
-        };
+    ) -> Result<(Vec<K::Item>, bool), ApiError> {
         self.calls += 1;
         self.now += SignedDuration::from_millis(self.rng.random_range(1..400));
         if self.rng.random_bool(self.arrival_chance) {
@@ -210,18 +238,6 @@ impl IncidentsBackend for Sim {
             });
         }
         Ok(self.page(range, skip))
-    }
-
-    async fn get_incident(&mut self, _: &IncidentId) -> Result<Incident, ApiError> {
-        unreachable!("fetch does not get single incidents")
-    }
-
-    async fn update_incident(
-        &mut self,
-        _: &IncidentId,
-        _: &IncidentChanges,
-    ) -> Result<Incident, ApiError> {
-        unreachable!("fetch does not update incidents")
     }
 }
 
@@ -259,7 +275,7 @@ impl Platform {
     }
 
     /// One fetch run; returns how many incidents it emitted and whether the cursor changed.
-    fn run(&mut self, sim: &mut Sim) -> (usize, bool) {
+    fn run<K: SimKind>(&mut self, sim: &mut Sim<K>) -> (usize, bool) {
         let cursor = Cursor::from_last_run(&self.cursor, self.first_fetch)
             .unwrap_or_else(|e| panic!("{e}: {:?}", self.cursor.get("window")));
         let budget = self.limits.request_budget_from(&cursor);
@@ -278,7 +294,7 @@ impl Platform {
             return (0, false);
         }
         for incident in &outcome.incidents {
-            let id = incident.fields.incident_id.clone();
+            let id = incident.id();
             let count = self.emitted.entry(id.clone()).or_default();
             *count += 1;
             assert_eq!(*count, 1, "incident {id} emitted twice (run {})", self.runs);
@@ -299,7 +315,7 @@ impl Platform {
 
     /// Runs until many runs in a row neither emit anything nor move the forward cursor (enough
     /// for look-back passes of several pages to go round).
-    fn run_until_quiet(&mut self, sim: &mut Sim) {
+    fn run_until_quiet<K: SimKind>(&mut self, sim: &mut Sim<K>) {
         let mut quiet = 0;
         while quiet < 10 {
             assert!(self.runs < 20_000, "fetch never became quiet");
@@ -311,7 +327,7 @@ impl Platform {
         }
     }
 
-    fn assert_everything_emitted(&self, sim: &Sim) {
+    fn assert_everything_emitted<K: SimKind>(&self, sim: &Sim<K>) {
         let expected: BTreeSet<&IncidentId> = sim
             .incidents
             .iter()
@@ -352,9 +368,10 @@ fn drains_a_backlog_oldest_first_in_bounded_runs() {
     for mut sim in both_services(1, now, lookback) {
         drain_a_backlog(&mut sim, now, lookback);
     }
+    drain_a_backlog(&mut Sim::<Alerts>::new(1, now, lookback), now, lookback);
 }
 
-fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
+fn drain_a_backlog<K: SimKind>(sim: &mut Sim<K>, now: Timestamp, lookback: SignedDuration) {
     let mut rng = SmallRng::seed_from_u64(7);
     for _ in 0..5000 {
         let created = now - SignedDuration::from_secs(rng.random_range(0..30 * 24 * 3600));
@@ -372,7 +389,7 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
         let times: Vec<Timestamp> = outcome
             .incidents
             .iter()
-            .map(|i| created_time(i).unwrap())
+            .map(|i| i.created().unwrap())
             .collect();
         assert!(
             times.windows(2).all(|w| w[0] <= w[1]),
@@ -383,12 +400,7 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
         }
         previous_newest = times.last().copied().or(previous_newest);
         for incident in &outcome.incidents {
-            assert!(
-                platform
-                    .emitted
-                    .insert(incident.fields.incident_id.clone(), 1)
-                    .is_none()
-            );
+            assert!(platform.emitted.insert(incident.id(), 1).is_none());
         }
         // ⌈100/100⌉ + 2 whatever the page size, 12 in the first run.
         assert!(outcome.requests <= budget);
@@ -417,11 +429,11 @@ fn drain_a_backlog(sim: &mut Sim, now: Timestamp, lookback: SignedDuration) {
     );
 }
 
-/// The same service as the legacy API and as Microsoft Graph serve it.
+/// The same incidents as the legacy API and as Microsoft Graph serve them.
 fn both_services(seed: u64, now: Timestamp, lookback: SignedDuration) -> [Sim; 2] {
     [
-        Sim::new(seed, now, lookback),
-        Sim::new(seed, now, lookback).graph(),
+        Sim::<Incidents>::new(seed, now, lookback),
+        Sim::<Incidents>::new(seed, now, lookback).graph(),
     ]
 }
 
@@ -429,16 +441,21 @@ fn both_services(seed: u64, now: Timestamp, lookback: SignedDuration) -> [Sim; 2
 fn pages_through_hundreds_of_incidents_created_at_one_instant() {
     let now = at("2025-02-01T00:00:00Z");
     let lookback = SignedDuration::from_mins(10);
-    for mut sim in both_services(2, now, lookback) {
-        let instant = at("2025-01-20T10:00:00.1234567Z");
-        sim.add(20, instant - SignedDuration::from_secs(1), instant);
-        sim.add(730, instant, instant);
-        sim.add(20, instant + TICK, instant);
-        sim.add(150, at("2025-01-31T23:59:59Z"), at("2025-01-31T23:59:59Z"));
-        let mut platform = Platform::new(at("2025-01-01T00:00:00Z"), 40, lookback);
-        platform.run_until_quiet(&mut sim);
-        platform.assert_everything_emitted(&sim);
+    for sim in both_services(2, now, lookback) {
+        page_through_one_instant(sim, lookback);
     }
+    page_through_one_instant(Sim::<Alerts>::new(2, now, lookback), lookback);
+}
+
+fn page_through_one_instant<K: SimKind>(mut sim: Sim<K>, lookback: SignedDuration) {
+    let instant = at("2025-01-20T10:00:00.1234567Z");
+    sim.add(20, instant - SignedDuration::from_secs(1), instant);
+    sim.add(730, instant, instant);
+    sim.add(20, instant + TICK, instant);
+    sim.add(150, at("2025-01-31T23:59:59Z"), at("2025-01-31T23:59:59Z"));
+    let mut platform = Platform::new(at("2025-01-01T00:00:00Z"), 40, lookback);
+    platform.run_until_quiet(&mut sim);
+    platform.assert_everything_emitted(&sim);
 }
 
 #[test]
@@ -479,10 +496,11 @@ fn random_streams_are_emitted_exactly_once() {
         for sim in both_services(seed, now, lookback) {
             random_stream(seed, sim, now, lookback);
         }
+        random_stream(seed, Sim::<Alerts>::new(seed, now, lookback), now, lookback);
     }
 }
 
-fn random_stream(seed: u64, mut sim: Sim, now: Timestamp, lookback: SignedDuration) {
+fn random_stream<K: SimKind>(seed: u64, mut sim: Sim<K>, now: Timestamp, lookback: SignedDuration) {
     {
         let mut rng = SmallRng::seed_from_u64(seed ^ 0xF00D);
         for _ in 0..rng.random_range(0..400) {
@@ -615,7 +633,7 @@ fn the_first_run_on_a_large_backlog_emits_its_oldest_incidents() {
             let emitted: Vec<Timestamp> = outcome
                 .incidents
                 .iter()
-                .map(|incident| created_time(incident).unwrap())
+                .map(|incident| incident.created().unwrap())
                 .collect();
             let oldest: Vec<Timestamp> = sim
                 .incidents
@@ -626,9 +644,7 @@ fn the_first_run_on_a_large_backlog_emits_its_oldest_incidents() {
             assert_eq!(emitted, oldest, "{label}");
             let mut platform = Platform::new(first_fetch, max_fetch, lookback);
             for incident in &outcome.incidents {
-                platform
-                    .emitted
-                    .insert(incident.fields.incident_id.clone(), 1);
+                platform.emitted.insert(incident.id(), 1);
             }
             platform.cursor = outcome.cursor.to_last_run();
             platform.runs = 1;
@@ -659,7 +675,7 @@ fn the_extremes_of_the_cursor_and_the_service_do_not_overflow() {
             "burst": {"at": at_end, "skip": cursor::MAX_SKIP, "settles": true},
             "lookback": {"from": other_end, "to": at_end, "skip": cursor::MAX_SKIP, "settles": at_end}});
         let cursor = Cursor::from_last_run(last_run.as_object().unwrap(), time::EARLIEST).unwrap();
-        let mut sim = Sim::new(1, last_incident, lookback);
+        let mut sim = Sim::<Incidents>::new(1, last_incident, lookback);
         sim.add(150, last_incident, time::EARLIEST);
         sim.add(150, time::EARLIEST, time::EARLIEST);
         for _ in 0..3 {
@@ -670,7 +686,7 @@ fn the_extremes_of_the_cursor_and_the_service_do_not_overflow() {
         }
     }
     let now = at("2025-02-01T00:00:00Z");
-    let mut sim = Sim::new(1, now, lookback);
+    let mut sim = Sim::<Incidents>::new(1, now, lookback);
     sim.add(150, Timestamp::MAX, now);
     sim.add(1, now, now);
     let outcome = block_on(fetch(&mut sim, Cursor::starting_at(time::EARLIEST), limits));
