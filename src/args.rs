@@ -34,6 +34,22 @@ impl FromArgs for () {
     }
 }
 
+/// The arguments of a command that reads one item by its id as the service gives it (text):
+/// `id` and `timeout`.
+pub struct ItemArgs {
+    pub id: String,
+    pub timeout: Duration,
+}
+
+impl FromArgs for ItemArgs {
+    fn from_args(args: &mut GivenArgs<'_>) -> Result<ItemArgs, ArgumentError> {
+        Ok(ItemArgs {
+            id: args.required_text("id")?,
+            timeout: args.timeout()?,
+        })
+    }
+}
+
 /// A fixed set of values an argument accepts. The type, not the argument's name, decides which
 /// members are accepted and how each may be spelled; integration.yml's `predefined` list shows
 /// the same members, spelled [`Choice::declared`], to the platform's UI.

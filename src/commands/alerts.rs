@@ -7,12 +7,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::incidents;
 use super::{CommandSpec, Outcome, declared};
 use crate::api::alerts::{AlertChanges, AlertFields, AlertFilter, AlertQuery};
 use crate::api::incidents::model::Field;
 use crate::api::odata::UserOptions;
 use crate::api::{Api, IncidentsBackend};
-use crate::args::{FromArgs, GivenArgs, IncidentIdArgument, NumberRange, graph_enum_argument};
+use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange, graph_enum_argument};
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{AlertStatus, Classification, Determination, ServiceSource, Severity};
 use crate::markdown::{TableOptions, table_to_markdown};
@@ -34,13 +35,13 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
 online_handlers! {
     alerts_list(args: ListArgs, _invocation, session) =>
         list(&mut Api::new(session, args.timeout), &args).await;
-    alert_get(args: GetArgs, _invocation, session) =>
+    alert_get(args: ItemArgs, _invocation, session) =>
         get(&mut Api::new(session, args.timeout), &args).await;
     alert_update(args: UpdateArgs, _invocation, session) =>
         update(&mut Api::new(session, args.timeout), &args).await;
     alert_comment(args: CommentArgs, _invocation, session) =>
         comment(&mut Api::new(session, args.timeout), &args).await;
-    incident_alerts(args: IncidentAlertsArgs, _invocation, session) =>
+    incident_alerts(args: incidents::GetArgs, _invocation, session) =>
         of_incident(&mut Api::new(session, args.timeout), &args).await;
 }
 
@@ -160,21 +161,6 @@ impl FromArgs for ListArgs {
     }
 }
 
-/// The arguments of `alert-get`.
-pub struct GetArgs {
-    pub id: String,
-    pub timeout: Duration,
-}
-
-impl FromArgs for GetArgs {
-    fn from_args(args: &mut GivenArgs<'_>) -> Result<GetArgs, ArgumentError> {
-        Ok(GetArgs {
-            id: args.required_text("id")?,
-            timeout: args.timeout()?,
-        })
-    }
-}
-
 /// The arguments of `alert-update`.
 pub struct UpdateArgs {
     pub id: String,
@@ -211,21 +197,6 @@ impl FromArgs for CommentArgs {
         Ok(CommentArgs {
             id: args.required_text("id")?,
             comment: args.required_text("comment")?,
-            timeout: args.timeout()?,
-        })
-    }
-}
-
-/// The arguments of `incident-alerts-list`.
-pub struct IncidentAlertsArgs {
-    pub id: IncidentIdArgument,
-    pub timeout: Duration,
-}
-
-impl FromArgs for IncidentAlertsArgs {
-    fn from_args(args: &mut GivenArgs<'_>) -> Result<IncidentAlertsArgs, ArgumentError> {
-        Ok(IncidentAlertsArgs {
-            id: args.incident_id("id")?,
             timeout: args.timeout()?,
         })
     }
@@ -285,7 +256,7 @@ pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Err
 }
 
 /// `microsoft-365-defender-alert-get`.
-pub async fn get(api: &mut Api<'_, '_>, args: &GetArgs) -> Result<Outcome, Error> {
+pub async fn get(api: &mut Api<'_, '_>, args: &ItemArgs) -> Result<Outcome, Error> {
     let alert = api.graph(GET)?.get_alert(&args.id).await?;
     let raw: Value = serde_json::from_str(alert.raw().get()).unwrap_or(Value::Null);
     Ok(entry(
@@ -355,7 +326,7 @@ pub async fn comment(api: &mut Api<'_, '_>, args: &CommentArgs) -> Result<Outcom
 /// sends them (Graph's alerts with `id`; the legacy API's with `alertId`).
 pub async fn of_incident(
     api: &mut Api<'_, '_>,
-    args: &IncidentAlertsArgs,
+    args: &incidents::GetArgs,
 ) -> Result<Outcome, Error> {
     let id = args.id.for_api(api.api())?;
     let (alerts, key) = match api {

@@ -9,7 +9,7 @@ use super::{CommandSpec, Outcome, declared};
 use crate::api::Api;
 use crate::api::detection_rules::{DetectionRule, RuleFields};
 use crate::api::incidents::model::Field;
-use crate::args::{FromArgs, GivenArgs, NumberRange};
+use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange};
 use crate::error::{ArgumentError, Error};
 use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
@@ -20,7 +20,7 @@ pub(super) const COMMANDS: &[CommandSpec] = &[declared(LIST, rules_list), declar
 online_handlers! {
     rules_list(args: ListArgs, _invocation, session) =>
         list(&mut Api::new(session, args.timeout), &args).await;
-    rule_get(args: GetArgs, _invocation, session) =>
+    rule_get(args: ItemArgs, _invocation, session) =>
         get(&mut Api::new(session, args.timeout), &args).await;
 }
 
@@ -63,21 +63,6 @@ impl FromArgs for ListArgs {
     }
 }
 
-/// The arguments of `detection-rule-get`.
-pub struct GetArgs {
-    pub id: String,
-    pub timeout: Duration,
-}
-
-impl FromArgs for GetArgs {
-    fn from_args(args: &mut GivenArgs<'_>) -> Result<GetArgs, ArgumentError> {
-        Ok(GetArgs {
-            id: args.required_text("id")?,
-            timeout: args.timeout()?,
-        })
-    }
-}
-
 /// `microsoft-365-defender-detection-rules-list`.
 pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Error> {
     let rules = api.graph(LIST)?.list_detection_rules(args.limit).await?;
@@ -92,7 +77,7 @@ pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Err
 }
 
 /// `microsoft-365-defender-detection-rule-get`.
-pub async fn get(api: &mut Api<'_, '_>, args: &GetArgs) -> Result<Outcome, Error> {
+pub async fn get(api: &mut Api<'_, '_>, args: &ItemArgs) -> Result<Outcome, Error> {
     let rule = api.graph(GET)?.get_detection_rule(&args.id).await?;
     let raw = object(&rule);
     Ok(entry(&format!("Detection rule {}:", args.id), &[rule], raw))
