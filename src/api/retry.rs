@@ -77,11 +77,10 @@ impl Default for RetryPolicy {
 /// Names the base backoff in milliseconds for the integration tests, which make the emulator
 /// answer 5xx and drop connections dozens of times: with the real half second each of those
 /// would sleep for real. Only a build with the emulator (the `emulator` feature: tests and
-/// `--sandbox`) reads it; the production build (`--no-default-features`) does not contain
-/// this name at all and always backs off from [`BASE_BACKOFF`]. It changes the length of the
+/// `--sandbox`) reads it; the production build (`--no-default-features`) never looks at the
+/// environment for it and always backs off from [`BASE_BACKOFF`]. It changes the length of the
 /// waits only, never whether a request is retried; a service's own wait (`Retry-After`) is
 /// kept as given.
-#[cfg(feature = "emulator")]
 pub const TEST_BASE_BACKOFF_VARIABLE: &str = "M365D_TEST_RETRY_BASE_MS";
 
 impl RetryPolicy {
