@@ -319,10 +319,11 @@ def integration_docs(source: dict, pack: dict, fills: dict, types: dict, mappers
     doc["fromversion"] = fills["@fromVersion"]
     doc["defaultmapperin"] = one_with(mappers, "incoming mapper", type="mapping-incoming")["id"]
     doc["defaultmapperout"] = one_with(mappers, "outgoing mapper", type="mapping-outgoing")["id"]
-    incident_type = one_with(types, "incident type")["id"]
-    for param in doc.get("configuration") or []:
-        if param.get("name") == "incidentType":
-            param["defaultvalue"] = incident_type
+    # The integration's default incident type must be one of the pack's.
+    declared = [p.get("defaultvalue") for p in doc.get("configuration") or [] if p.get("name") == "incidentType"]
+    type_ids = sorted(t["id"] for t in types.values())
+    if len(declared) != 1 or declared[0] not in type_ids:
+        raise BuildError(f"integration.yml: incidentType's default {declared} is not one of the pack's incident types {type_ids}")
     code = (doc.get("script") or {}).get("script")
     if not isinstance(code, str) or not code.strip() or code.strip() == "-":
         raise BuildError("integration.yml: script.script holds no shim")

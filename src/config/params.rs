@@ -543,20 +543,30 @@ mod tests {
     }
 
     /// Fetched incidents of an instance that names no type get the content pack's incident
-    /// type, the one the pack's mappers and fields belong to (scripts/build_pack.py fills the
-    /// same id in as the default of the packed integration).
+    /// type, fetched alerts its alert type: the ones the pack's mappers and fields belong to
+    /// (scripts/build_pack.py checks the declared default against the pack too).
     #[test]
-    fn the_declared_incident_type_is_the_packs() {
+    fn the_incident_types_are_the_packs() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pack/IncidentTypes");
-        let ids: Vec<Value> = std::fs::read_dir(&dir)
+        let mut ids: Vec<Value> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| {
                 let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
                 serde_json::from_str::<Value>(&text).unwrap()["id"].clone()
             })
             .collect();
-        assert_eq!(ids, [json!("M365 Defender Incident")], "{}", dir.display());
-        assert_eq!(declared("incidentType").defaultvalue, Some(ids[0].clone()));
+        ids.sort_by_key(|id| id.to_string());
+        let alert_type = json!(crate::fetch::platform::ALERT_INCIDENT_TYPE);
+        assert_eq!(
+            ids,
+            [alert_type, json!("M365 Defender Incident")],
+            "{}",
+            dir.display()
+        );
+        assert_eq!(
+            declared("incidentType").defaultvalue,
+            Some(json!("M365 Defender Incident"))
+        );
     }
 
     #[test]

@@ -49,8 +49,9 @@ pub fn fetched_incident(incident: &Incident, stamp: &Stamp) -> Value {
     Value::Object(object)
 }
 
-/// The platform's incident type of a fetched alert when the instance names none of its own.
-pub const ALERT_INCIDENT_TYPE: &str = "Microsoft 365 Defender Alert";
+/// The platform's incident type of a fetched alert when the instance names none of its own: the
+/// content pack's alert type, which its incoming mapper maps alerts for.
+pub const ALERT_INCIDENT_TYPE: &str = "M365 Defender Alert";
 
 /// The incident object for `fetch-incidents` of an alert (`fetch_type` Alerts): named by the
 /// alert's title, occurring when it was created, the alert as Graph sent it in `rawJSON`, and
