@@ -283,9 +283,15 @@ impl<'s, 'a> ApiClient<'s, 'a> {
             let wait = retry_after(&headers, Timestamp::now()).or_else(|| wait_in_body(&body));
             let error = ApiError::Throttled {
                 detail,
-                retry_at: wait
-                    .and_then(|w| Timestamp::now().checked_add(w).ok())
-                    .map(|t| t.round(jiff::Unit::Second).unwrap_or(t)),
+                // A wait past what a timestamp holds is as good as "not before the end of
+                // time": it is said as the latest time the integration writes.
+                retry_at: wait.map(|w| {
+                    Timestamp::now()
+                        .checked_add(w)
+                        .map_or(crate::time::LATEST, |t| t.min(crate::time::LATEST))
+                        .round(jiff::Unit::Second)
+                        .unwrap_or(crate::time::LATEST)
+                }),
             };
             return Err(AttemptError::Retryable(Failure::Throttled(wait), error));
         }
