@@ -639,7 +639,8 @@ impl<T> Page<T> {
     /// The page of `size` items from `skip` on, of all the `matching` ones in the order listed.
     pub(crate) fn of(matching: Vec<T>, skip: usize, size: usize) -> Page<T> {
         let total = matching.len();
-        let next_skip = skip + size;
+        // A client's `$skip` can be anything up to the largest number it can write.
+        let next_skip = skip.saturating_add(size);
         Page {
             items: matching.into_iter().skip(skip).take(size).collect(),
             total,
@@ -1173,6 +1174,15 @@ fn entity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_from_any_skip_is_a_page_not_an_overflow() {
+        let page = Page::of(vec![1, 2, 3], usize::MAX, 2);
+        assert!(page.items.is_empty());
+        assert_eq!(page.next_skip, None);
+        let page = Page::of(vec![1, 2, 3], 1, 1);
+        assert_eq!((page.items, page.next_skip), (vec![2], Some(2)));
+    }
 
     fn start() -> Timestamp {
         "2025-02-01T00:00:00Z".parse().unwrap()
