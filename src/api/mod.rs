@@ -70,6 +70,16 @@ pub enum ApiError {
         /// The request changed something and may have arrived.
         maybe_applied: bool,
     },
+    /// `get-modified-remote-data` ran out of its own time (it takes no `timeout` argument).
+    #[error(
+        "The {} at {host} did not list all changed incidents within {seconds} seconds, the most get-modified-remote-data takes; mirroring tries again on its next cycle.",
+        api.service()
+    )]
+    ListingTimedOut {
+        api: ApiBackend,
+        host: String,
+        seconds: u64,
+    },
     #[error(
         "The {} at {host} redirected the request to {target}; requests to the API follow no redirect to another host, so the token, the query and any change stay with the API. Check the Server URL parameter (and any proxy in between)."
         , api.service()
@@ -201,6 +211,18 @@ fn throttled_message(detail: &str, retry_at: Option<Timestamp>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mirroring_list_out_of_time_names_no_argument_it_lacks() {
+        let error = ApiError::ListingTimedOut {
+            api: ApiBackend::Graph,
+            host: "https://graph.microsoft.com".into(),
+            seconds: 120,
+        };
+        let text = error.to_string();
+        assert!(text.contains("within 120 seconds"), "{text}");
+        assert!(!text.contains("`timeout`"), "{text}");
+    }
 
     #[test]
     fn messages_keep_xsoar_wording_and_say_what_to_do() {

@@ -116,11 +116,10 @@ pub async fn modified_ids(
         .map_err(|error| match error {
             ListingError::Api(error) if is_rate_limit(&error) => Error::MirrorRateLimited(error),
             ListingError::Api(error) => Error::MirrorSkipUpdate(error),
-            ListingError::OutOfTime => Error::MirrorSkipUpdate(ApiError::TimedOut {
+            ListingError::OutOfTime => Error::MirrorSkipUpdate(ApiError::ListingTimedOut {
                 api,
                 host,
                 seconds: MODIFIED_IDS_TIMEOUT.as_secs(),
-                maybe_applied: false,
             }),
         })?;
     let ids = ids.iter().map(|id| json!(id.to_string())).collect();
