@@ -244,7 +244,11 @@ impl OutputDocument {
     /// only the writer can stop the document midway.
     pub fn write_line(&self, out: &mut impl Write, pretty: bool) -> io::Result<()> {
         if pretty {
-            serde_json::to_writer_pretty(&mut *out, self)?;
+            // JSON passed through as it came (incident lists, hunting rows) would be written
+            // unindented; read back as values, it is indented with the rest. `--pretty` is for
+            // people reading a document, so the copy is worth it there.
+            let value = serde_json::to_value(self).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, &value)?;
         } else {
             serde_json::to_writer(&mut *out, self)?;
         }
@@ -264,6 +268,31 @@ mod tests {
         assert_eq!(
             text,
             r####"{"Type":1,"ContentsFormat":"json","Contents":[],"HumanReadable":"### T","EntryContext":{"P(val.id && val.id == obj.id)":[]},"IndicatorTimeline":[],"IgnoreAutoExtract":false,"Note":false,"Relationships":[]}"####
+        );
+    }
+
+    #[test]
+    fn pretty_output_indents_raw_json_too() {
+        let raw = serde_json::value::RawValue::from_string(
+            r#"[{"incidentId":7,"alerts":[]}]"#.to_owned(),
+        )
+        .unwrap();
+        let document = OutputDocument {
+            results: vec![ResultItem::Entry(Entry::note("### T", Json::from(raw)))],
+            integration_context: None,
+            last_run: None,
+            incidents: None,
+        };
+        let mut text = Vec::new();
+        document.write_line(&mut text, true).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("\n          \"incidentId\": 7,\n"), "{text}");
+        let mut compact = Vec::new();
+        document.write_line(&mut compact, false).unwrap();
+        assert!(
+            String::from_utf8(compact)
+                .unwrap()
+                .contains(r#"[{"incidentId":7,"alerts":[]}]"#)
         );
     }
 
