@@ -14,10 +14,11 @@ use serde_json::{Map, Value, json};
 use super::client::Call;
 use super::graph::GraphApi;
 use super::incidents::model::Field;
+use super::incidents::to_graph::comment_to_graph;
 use super::odata::{UserOptions, datetime_literal, string_literal};
 use super::paging::{Items, Listing, ODataPage, read_list};
 use super::retry::Replay;
-use super::{ApiError, IncidentId, json_bytes};
+use super::{ApiError, IncidentId};
 use crate::graph::enums::{
     AlertStatus, Classification, Determination, GraphEnum, ServiceSource, Severity,
 };
@@ -265,13 +266,12 @@ impl GraphApi<'_, '_> {
         let url = self.client.url_with(ALERTS, &[id])?;
         let raw: Box<RawValue> = self
             .client
-            .send_json(Call {
-                method: Method::PATCH,
+            .send_json(Call::json(
+                Method::PATCH,
                 url,
-                query: &[],
-                body: Some(json_bytes(&changes.body())),
-                replay: Replay::Safe,
-            })
+                &changes.body(),
+                Replay::Safe,
+            ))
             .await?;
         Alert::from_raw(without_context(raw)?)
     }
@@ -279,8 +279,7 @@ impl GraphApi<'_, '_> {
     /// Adds `comment` to alert `id`; returns all of the alert's comments, as Graph answers.
     pub async fn comment_alert(&mut self, id: &str, comment: &str) -> Result<Vec<Value>, ApiError> {
         let url = self.client.url_with(ALERTS, &[id, "comments"])?;
-        let body =
-            json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": comment});
+        let body = comment_to_graph(comment);
         #[derive(Deserialize)]
         struct Comments {
             #[serde(default)]
@@ -289,13 +288,12 @@ impl GraphApi<'_, '_> {
         // A comment is added by every request that arrives: never risk sending it twice.
         let comments: Comments = self
             .client
-            .send_json(Call {
-                method: Method::POST,
+            .send_json(Call::json(
+                Method::POST,
                 url,
-                query: &[],
-                body: Some(json_bytes(&body)),
-                replay: Replay::OnlyIfNeverSent,
-            })
+                &body,
+                Replay::OnlyIfNeverSent,
+            ))
             .await?;
         Ok(comments.value)
     }

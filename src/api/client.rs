@@ -33,6 +33,25 @@ pub struct Call<'q> {
     pub replay: Replay,
 }
 
+impl Call<'static> {
+    /// A request with `body` as its JSON body and no query options.
+    pub fn json(
+        method: Method,
+        url: Url,
+        body: &impl serde::Serialize,
+        replay: Replay,
+    ) -> Call<'static> {
+        Call {
+            method,
+            url,
+            query: &[],
+            // The bodies sent are structs of strings and JSON values, which always serialize.
+            body: Some(serde_json::to_vec(body).unwrap_or_default()),
+            replay,
+        }
+    }
+}
+
 /// An API client for one command run: everything it sends shares the command's deadline.
 pub struct ApiClient<'s, 'a> {
     session: &'s mut Session<'a>,

@@ -181,12 +181,6 @@ impl<'s, 'a> Api<'s, 'a> {
     }
 }
 
-/// A JSON body, serialized.
-pub(crate) fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
-    // A `Value` always serializes.
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
 /// XSOAR's "Error in API call [<status>] - <reason>", then what Microsoft said.
 fn status_message(status: u16, detail: &str) -> String {
     let reason = StatusCode::from_u16(status)

@@ -11,10 +11,10 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{HuntingRequest, HuntingResponse};
+use crate::api::ApiError;
 use crate::api::client::Call;
 use crate::api::graph::{GraphApi, TranslateError, is_annotation, kind_of, object};
 use crate::api::retry::Replay;
-use crate::api::{ApiError, json_bytes};
 
 impl GraphApi<'_, '_> {
     pub(super) async fn run_hunting_query(
@@ -28,13 +28,7 @@ impl GraphApi<'_, '_> {
         }
         let answer: GraphHunting = self
             .client
-            .send_json(Call {
-                method: Method::POST,
-                url,
-                query: &[],
-                body: Some(json_bytes(&body)),
-                replay: Replay::Safe,
-            })
+            .send_json(Call::json(Method::POST, url, &body, Replay::Safe))
             .await?;
         let legacy = hunting_to_legacy(answer)?;
         let schema = serde_json::from_value(Value::Array(legacy.schema)).map_err(|e| {

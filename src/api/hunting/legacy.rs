@@ -5,10 +5,10 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{HuntingRequest, HuntingResponse};
+use crate::api::ApiError;
 use crate::api::client::Call;
 use crate::api::legacy::LegacyApi;
 use crate::api::retry::Replay;
-use crate::api::{ApiError, json_bytes};
 
 impl LegacyApi<'_, '_> {
     pub(super) async fn run_hunting_query(
@@ -17,15 +17,9 @@ impl LegacyApi<'_, '_> {
     ) -> Result<HuntingResponse, ApiError> {
         let url = self.client.url("/api/advancedhunting/run")?;
         // This API has no timespan: the query's own `where Timestamp > ago(…)` decides.
-        let body = json_bytes(&json!({"Query": request.query}));
+        let body = json!({"Query": request.query});
         self.client
-            .send_json(Call {
-                method: Method::POST,
-                url,
-                query: &[],
-                body: Some(body),
-                replay: Replay::Safe,
-            })
+            .send_json(Call::json(Method::POST, url, &body, Replay::Safe))
             .await
     }
 }

@@ -19,7 +19,7 @@ use crate::api::graph::GraphApi;
 use crate::api::odata::{FilterDialect, filter_expression};
 use crate::api::paging::{Listing, ODataPage, read_list};
 use crate::api::retry::Replay;
-use crate::api::{ApiError, IncidentId, json_bytes};
+use crate::api::{ApiError, IncidentId};
 
 /// Graph serves at most 50 incidents a page, whatever `$top` asks for; `@odata.nextLink` leads
 /// on.
@@ -63,13 +63,7 @@ impl GraphApi<'_, '_> {
         if let Some(patch) = &update.patch {
             let url = self.incident_url(id, &[])?;
             self.client
-                .send(Call {
-                    method: Method::PATCH,
-                    url,
-                    query: &[],
-                    body: Some(json_bytes(patch)),
-                    replay: Replay::Safe,
-                })
+                .send(Call::json(Method::PATCH, url, patch, Replay::Safe))
                 .await?;
             done.push(format!(
                 "the incident's fields were changed ({})",
@@ -81,13 +75,12 @@ impl GraphApi<'_, '_> {
             // A comment is added by every request that arrives: never risk sending it twice.
             let posted = self
                 .client
-                .send(Call {
-                    method: Method::POST,
+                .send(Call::json(
+                    Method::POST,
                     url,
-                    query: &[],
-                    body: Some(json_bytes(comment)),
-                    replay: Replay::OnlyIfNeverSent,
-                })
+                    comment,
+                    Replay::OnlyIfNeverSent,
+                ))
                 .await;
             if let Err(error) = posted {
                 return Err(partly_applied(

@@ -111,16 +111,9 @@ impl LegacyApi<'_, '_> {
         } else {
             Replay::Safe
         };
-        let body = serde_json::to_vec(changes).unwrap_or_default();
         let answer = self
             .client
-            .send_json(Call {
-                method: Method::PATCH,
-                url,
-                query: &[],
-                body: Some(body),
-                replay,
-            })
+            .send_json(Call::json(Method::PATCH, url, changes, replay))
             .await?;
         incident(answer)
     }
