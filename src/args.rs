@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::api::IncidentId;
 use crate::api::incident_id::TEXT_IDS_NEED_GRAPH;
+use crate::api::odata::UserOptions;
 use crate::config::ApiBackend;
 use crate::declaration::{ArgumentDeclaration, CommandDeclaration};
 use crate::error::{ArgumentError, ShownValue};
@@ -48,6 +49,16 @@ impl FromArgs for ItemArgs {
             timeout: args.timeout()?,
         })
     }
+}
+
+/// A user's own OData query options given as argument `name` (a JSON object of scalars), read
+/// when the handler builds its query.
+pub fn user_options(name: &str, value: &Value) -> Result<UserOptions, ArgumentError> {
+    UserOptions::from_json(value).map_err(|reason| ArgumentError::Invalid {
+        name: name.to_owned(),
+        value: ShownValue(value.to_string()),
+        allowed: reason,
+    })
 }
 
 /// A fixed set of values an argument accepts. The type, not the argument's name, decides which

@@ -15,7 +15,7 @@ use super::client::Call;
 use super::graph::GraphApi;
 use super::incidents::model::Field;
 use super::incidents::to_graph::comment_to_graph;
-use super::odata::{UserOptions, datetime_literal, string_literal};
+use super::odata::{UserOptions, datetime_literal, string_literal, wanted};
 use super::paging::{Items, Listing, ODataPage, read_list};
 use super::retry::Replay;
 use super::{ApiError, IncidentId};
@@ -135,18 +135,6 @@ pub struct AlertList {
     pub fields: Vec<AlertFields>,
 }
 
-impl AlertList {
-    /// The alerts as one JSON array.
-    pub fn to_json(&self) -> Value {
-        Value::Array(
-            self.raw
-                .iter()
-                .map(|raw| serde_json::from_str(raw.get()).unwrap_or(Value::Null))
-                .collect(),
-        )
-    }
-}
-
 /// The changes an alert update makes: only the fields given, in Graph's names and values.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertChanges {
@@ -184,10 +172,7 @@ impl AlertChanges {
 impl GraphApi<'_, '_> {
     /// Up to the query's limit of alerts, newest first as Graph lists them.
     pub async fn list_alerts(&mut self, query: &AlertQuery) -> Result<AlertList, ApiError> {
-        let limit = match query.odata.as_ref().and_then(UserOptions::top) {
-            Some(top) => top.min(query.limit),
-            None => query.limit,
-        };
+        let limit = wanted(query.odata.as_ref(), query.limit);
         let options = match &query.odata {
             Some(options) => options.pairs().to_vec(),
             None => {

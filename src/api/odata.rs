@@ -54,6 +54,15 @@ pub fn string_literal(text: &str) -> String {
     literal
 }
 
+/// How many items a list reads: `limit`, or fewer when a user's own `$top` says so (it is how
+/// many they want, not a page size to repeat).
+pub fn wanted(odata: Option<&UserOptions>, limit: usize) -> usize {
+    match odata.and_then(UserOptions::top) {
+        Some(top) => top.min(limit),
+        None => limit,
+    }
+}
+
 /// A timestamp as an OData `DateTimeOffset` literal (unquoted), to the second as the XSOAR
 /// integration wrote it, or with the fraction (in whole ticks, as the service keeps times) when
 /// there is one.

@@ -11,9 +11,8 @@ use super::incidents;
 use super::{CommandSpec, Outcome, declared};
 use crate::api::alerts::{AlertChanges, AlertFields, AlertFilter, AlertQuery};
 use crate::api::incidents::model::Field;
-use crate::api::odata::UserOptions;
 use crate::api::{Api, IncidentsBackend};
-use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange, graph_enum_argument};
+use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange, graph_enum_argument, user_options};
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{AlertStatus, Classification, Determination, ServiceSource, Severity};
 use crate::markdown::{TableOptions, table_to_markdown};
@@ -208,13 +207,7 @@ pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Err
     let odata = args
         .odata
         .as_ref()
-        .map(|value| {
-            UserOptions::from_json(value).map_err(|reason| ArgumentError::Invalid {
-                name: "odata".to_owned(),
-                value: ShownValue(value.to_string()),
-                allowed: reason,
-            })
-        })
+        .map(|value| user_options("odata", value))
         .transpose()?;
     let created_after = args
         .created_after
@@ -252,17 +245,17 @@ pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Err
         ))));
     }
     let rows = alerts.fields.iter().map(graph_row).collect();
-    Ok(entry("Alerts:", rows, alerts.to_json(), "id"))
+    let raw = Json::array_of(alerts.raw.iter().map(|raw| &**raw));
+    Ok(entry("Alerts:", rows, raw, "id"))
 }
 
 /// `microsoft-365-defender-alert-get`.
 pub async fn get(api: &mut Api<'_, '_>, args: &ItemArgs) -> Result<Outcome, Error> {
     let alert = api.graph(GET)?.get_alert(&args.id).await?;
-    let raw: Value = serde_json::from_str(alert.raw().get()).unwrap_or(Value::Null);
     Ok(entry(
         &format!("Alert {}:", args.id),
         vec![graph_row(&alert.fields)],
-        raw,
+        Json::from(alert.raw().to_owned()),
         "id",
     ))
 }
@@ -283,11 +276,10 @@ pub async fn update(api: &mut Api<'_, '_>, args: &UpdateArgs) -> Result<Outcome,
         .into());
     }
     let alert = graph.update_alert(&args.id, &changes).await?;
-    let raw: Value = serde_json::from_str(alert.raw().get()).unwrap_or(Value::Null);
     Ok(entry(
         &format!("Updated alert {}:", args.id),
         vec![graph_row(&alert.fields)],
-        raw,
+        Json::from(alert.raw().to_owned()),
         "id",
     ))
 }
@@ -350,12 +342,12 @@ pub async fn of_incident(
     Ok(entry(
         &format!("Alerts of incident {id}:"),
         rows,
-        Value::Array(alerts),
+        Json::from(Value::Array(alerts)),
         key,
     ))
 }
 
-fn entry(title: &str, rows: Vec<Value>, raw: Value, key: &str) -> Outcome {
+fn entry(title: &str, rows: Vec<Value>, raw: Json, key: &str) -> Outcome {
     let table = table_to_markdown(
         title,
         &Value::Array(rows),
@@ -364,7 +356,6 @@ fn entry(title: &str, rows: Vec<Value>, raw: Value, key: &str) -> Outcome {
             ..TableOptions::default()
         },
     );
-    let raw = Json::from(raw);
     Outcome::single(ResultItem::Entry(
         Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, key, raw),
     ))

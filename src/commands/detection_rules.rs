@@ -72,23 +72,18 @@ pub async fn list(api: &mut Api<'_, '_>, args: &ListArgs) -> Result<Outcome, Err
             json!([]),
         ))));
     }
-    let raw = rules.iter().map(object).collect();
-    Ok(entry("Detection rules:", &rules, Value::Array(raw)))
+    let raw = Json::array_of(rules.iter().map(|rule| &*rule.raw));
+    Ok(entry("Detection rules:", &rules, raw))
 }
 
 /// `microsoft-365-defender-detection-rule-get`.
 pub async fn get(api: &mut Api<'_, '_>, args: &ItemArgs) -> Result<Outcome, Error> {
     let rule = api.graph(GET)?.get_detection_rule(&args.id).await?;
-    let raw = object(&rule);
+    let raw = Json::from(rule.raw.clone());
     Ok(entry(&format!("Detection rule {}:", args.id), &[rule], raw))
 }
 
-/// A rule as the JSON Graph sent.
-fn object(rule: &DetectionRule) -> Value {
-    serde_json::from_str(rule.raw.get()).unwrap_or(Value::Null)
-}
-
-fn entry(title: &str, rules: &[DetectionRule], raw: Value) -> Outcome {
+fn entry(title: &str, rules: &[DetectionRule], raw: Json) -> Outcome {
     let rows = rules.iter().map(|rule| row(&rule.fields)).collect();
     let table = table_to_markdown(
         title,
@@ -98,7 +93,6 @@ fn entry(title: &str, rules: &[DetectionRule], raw: Value) -> Outcome {
             ..TableOptions::default()
         },
     );
-    let raw = Json::from(raw);
     Outcome::single(ResultItem::Entry(
         Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, "id", raw),
     ))

@@ -12,10 +12,9 @@ use crate::api::incidents::model::{
     Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
 };
 use crate::api::incidents::summary::IncidentSummary;
-use crate::api::odata::UserOptions;
 use crate::api::{Api, ApiError, IncidentFilter, IncidentQuery, IncidentsBackend};
 use crate::args::{
-    Choice, FromArgs, GivenArgs, IncidentIdArgument, NumberRange, graph_enum_argument,
+    Choice, FromArgs, GivenArgs, IncidentIdArgument, NumberRange, graph_enum_argument, user_options,
 };
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{Classification, Determination, IncidentStatus};
@@ -254,13 +253,7 @@ fn list_query(args: &ListArgs) -> Result<IncidentQuery, Error> {
     let odata = args
         .odata
         .as_ref()
-        .map(|value| {
-            UserOptions::from_json(value).map_err(|reason| ArgumentError::Invalid {
-                name: "odata".to_owned(),
-                value: ShownValue(value.to_string()),
-                allowed: reason,
-            })
-        })
+        .map(|value| user_options("odata", value))
         .transpose()?;
     let filter = IncidentFilter {
         status: args.status.map(|status| status.declared().to_owned()),

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use crate::api::alerts::{self, Alert};
 use crate::api::graph::GraphApi;
 use crate::api::incidents::Incident;
+use crate::api::incidents::model::Field;
 use crate::api::{ApiError, IncidentFilter, IncidentId, IncidentsBackend, ListPage, TimeBound};
 use crate::config::ApiBackend;
 use crate::time;
@@ -33,11 +34,7 @@ impl Fetched for Incident {
 
 impl Fetched for Alert {
     fn created(&self) -> Option<Timestamp> {
-        self.fields
-            .created_date_time
-            .get()
-            .and_then(|text| time::parse_instant(text))
-            .map(time::whole_ticks)
+        in_ticks(&self.fields.created_date_time)
     }
 
     /// Graph's alert ids are text, whatever their characters.
@@ -153,9 +150,12 @@ impl CreatedRange {
 
 /// An incident's `createdTime`, in whole ticks.
 pub fn created_time(incident: &Incident) -> Option<Timestamp> {
-    incident
-        .fields
-        .created_time
+    in_ticks(&incident.fields.created_time)
+}
+
+/// A time an API wrote, in whole ticks.
+fn in_ticks(field: &Field<String>) -> Option<Timestamp> {
+    field
         .get()
         .and_then(|text| time::parse_instant(text))
         .map(time::whole_ticks)

@@ -103,10 +103,7 @@ impl IncidentQuery {
     /// How many incidents to read: the limit, or fewer when a user's own `$top` says so (it is
     /// how many they want, not a page size to repeat).
     pub fn wanted(&self) -> usize {
-        match self.odata.as_ref().and_then(UserOptions::top) {
-            Some(top) => top.min(self.limit),
-            None => self.limit,
-        }
+        super::odata::wanted(self.odata.as_ref(), self.limit)
     }
 }
 
