@@ -8,14 +8,13 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::incidents;
-use super::{CommandSpec, Outcome, declared};
+use super::{CommandSpec, Outcome, declared, table, table_entry, table_row};
 use crate::api::alerts::{AlertChanges, AlertFields, AlertFilter, AlertQuery};
 use crate::api::incidents::model::Field;
 use crate::api::{Api, IncidentsBackend};
 use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange, graph_enum_argument, user_options};
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{AlertStatus, Classification, Determination, ServiceSource, Severity};
-use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
 use crate::time;
 
@@ -290,28 +289,29 @@ pub async fn comment(api: &mut Api<'_, '_>, args: &CommentArgs) -> Result<Outcom
         .graph(COMMENT)?
         .comment_alert(&args.id, &args.comment)
         .await?;
+    const COMMENT_COLUMNS: [&str; 3] = ["Comment", "Created by", "Created"];
     let rows: Vec<Value> = comments
         .iter()
         .map(|comment| {
-            json!({
-                "Comment": comment.get("comment").cloned().unwrap_or(Value::Null),
-                "Created by": comment.get("createdByDisplayName").cloned().unwrap_or(Value::Null),
-                "Created": comment.get("createdDateTime").cloned().unwrap_or(Value::Null),
-            })
+            let field = |name| comment.get(name).cloned().unwrap_or(Value::Null);
+            table_row(
+                &COMMENT_COLUMNS,
+                [
+                    field("comment"),
+                    field("createdByDisplayName"),
+                    field("createdDateTime"),
+                ],
+            )
         })
         .collect();
-    let table = table_to_markdown(
-        &format!("Comments of alert {}:", args.id),
-        &Value::Array(rows),
-        &TableOptions {
-            headers: &["Comment", "Created by", "Created"],
-            ..TableOptions::default()
-        },
-    );
+    let title = format!("Comments of alert {}:", args.id);
     let context = json!({"id": args.id, "comments": comments});
-    Ok(Outcome::single(ResultItem::Entry(
-        Entry::note(table, context.clone()).with_context(CONTEXT_PREFIX, "id", context),
-    )))
+    Ok(table_entry(
+        table(&title, &COMMENT_COLUMNS, &Value::Array(rows)),
+        Json::from(context),
+        CONTEXT_PREFIX,
+        "id",
+    ))
 }
 
 /// `microsoft-365-defender-incident-alerts-list`: the incident's alerts as the configured API
@@ -348,17 +348,12 @@ pub async fn of_incident(
 }
 
 fn entry(title: &str, rows: Vec<Value>, raw: Json, key: &str) -> Outcome {
-    let table = table_to_markdown(
-        title,
-        &Value::Array(rows),
-        &TableOptions {
-            headers: &COLUMNS,
-            ..TableOptions::default()
-        },
-    );
-    Outcome::single(ResultItem::Entry(
-        Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, key, raw),
-    ))
+    table_entry(
+        table(title, &COLUMNS, &Value::Array(rows)),
+        raw,
+        CONTEXT_PREFIX,
+        key,
+    )
 }
 
 /// A table row of a Graph alert.
@@ -403,11 +398,5 @@ fn any_row(alert: &Value) -> Value {
 }
 
 fn row(values: [Value; 10]) -> Value {
-    Value::Object(
-        COLUMNS
-            .iter()
-            .zip(values)
-            .map(|(column, value)| ((*column).to_owned(), value))
-            .collect(),
-    )
+    table_row(&COLUMNS, values)
 }

@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CommandSpec, Outcome, declared};
+use super::{CommandSpec, Outcome, declared, table, table_entry, table_row};
 use crate::api::Api;
 use crate::api::detection_rules::{DetectionRule, RuleFields};
 use crate::api::incidents::model::Field;
 use crate::args::{FromArgs, GivenArgs, ItemArgs, NumberRange};
 use crate::error::{ArgumentError, Error};
-use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
 
 /// The detection rule commands.
@@ -85,17 +84,12 @@ pub async fn get(api: &mut Api<'_, '_>, args: &ItemArgs) -> Result<Outcome, Erro
 
 fn entry(title: &str, rules: &[DetectionRule], raw: Json) -> Outcome {
     let rows = rules.iter().map(|rule| row(&rule.fields)).collect();
-    let table = table_to_markdown(
-        title,
-        &Value::Array(rows),
-        &TableOptions {
-            headers: &COLUMNS,
-            ..TableOptions::default()
-        },
-    );
-    Outcome::single(ResultItem::Entry(
-        Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, "id", raw),
-    ))
+    table_entry(
+        table(title, &COLUMNS, &Value::Array(rows)),
+        raw,
+        CONTEXT_PREFIX,
+        "id",
+    )
 }
 
 fn row(rule: &RuleFields) -> Value {
@@ -114,11 +108,5 @@ fn row(rule: &RuleFields) -> Value {
         text(&rule.created_by),
         text(&rule.last_modified_date_time),
     ];
-    Value::Object(
-        COLUMNS
-            .iter()
-            .zip(values)
-            .map(|(column, value)| ((*column).to_owned(), value))
-            .collect(),
-    )
+    table_row(&COLUMNS, values)
 }

@@ -8,12 +8,11 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{CommandSpec, Outcome, declared};
+use super::{CommandSpec, Outcome, declared, table};
 use crate::api::hunting::SchemaColumn;
 use crate::api::{Api, ApiError, HuntingRequest};
 use crate::args::{FromArgs, GivenArgs, NumberRange};
 use crate::error::{ArgumentError, Error};
-use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
 
 /// `advanced-hunting`.
@@ -240,12 +239,8 @@ fn readable_table(query: &str, schema: &[SchemaColumn], preview: Preview) -> Str
         schema.iter().map(|c| c.name.clone()).collect()
     };
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let options = TableOptions {
-        headers: &headers,
-        ..TableOptions::default()
-    };
     let shown = preview.rows.len();
-    let mut table = table_to_markdown(&title, &Value::Array(preview.rows), &options);
+    let mut table = table(&title, &headers, &Value::Array(preview.rows));
     if preview.total > shown {
         table.push_str(&format!(
             "\n*Showing the first {shown} of {} rows; the other {} are in the context under {CONTEXT_PREFIX}.results.*\n",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CommandSpec, Outcome, declared};
+use super::{CommandSpec, Outcome, declared, table, table_entry, table_row};
 use crate::api::incidents::model::{
     Field, Incident, IncidentChanges, IncidentFields, allowed_determinations,
 };
@@ -18,7 +18,6 @@ use crate::args::{
 };
 use crate::error::{ArgumentError, Error, ShownValue};
 use crate::graph::enums::{Classification, Determination, IncidentStatus};
-use crate::markdown::{TableOptions, table_to_markdown};
 use crate::output::{Entry, Json, ResultItem};
 
 /// The incident commands.
@@ -196,11 +195,16 @@ pub async fn list(backend: &mut impl IncidentsBackend, args: &ListArgs) -> Resul
         ))));
     }
     let rows: Vec<Value> = incidents.fields().iter().map(readable_row).collect();
-    let table = table_to_markdown("Incidents:", &Value::Array(rows), &table_options());
+    let table = table("Incidents:", &COLUMNS, &Value::Array(rows));
     let raw = incidents
         .into_json()
         .map_err(|e| ApiError::Malformed(e.to_string()))?;
-    Ok(entry(table, Json::from(raw)))
+    Ok(table_entry(
+        table,
+        Json::from(raw),
+        CONTEXT_PREFIX,
+        CONTEXT_KEY,
+    ))
 }
 
 /// `microsoft-365-defender-incident-get`.
@@ -318,23 +322,10 @@ fn changed_tags(current: Vec<String>, add: &[String], remove: &[String]) -> Vec<
     tags
 }
 
-fn table_options() -> TableOptions<'static> {
-    TableOptions {
-        headers: &COLUMNS,
-        ..TableOptions::default()
-    }
-}
-
 fn single_incident(title: &str, incident: &Incident) -> Outcome {
-    let table = table_to_markdown(title, &readable_row(&incident.fields), &table_options());
-    entry(table, Json::from(incident.raw().to_owned()))
-}
-
-/// One copy of the raw incidents serves both `Contents` and the context.
-fn entry(table: String, raw: Json) -> Outcome {
-    Outcome::single(ResultItem::Entry(
-        Entry::note(table, raw.clone()).with_context(CONTEXT_PREFIX, CONTEXT_KEY, raw),
-    ))
+    let table = table(title, &COLUMNS, &readable_row(&incident.fields));
+    let raw = Json::from(incident.raw().to_owned());
+    table_entry(table, raw, CONTEXT_PREFIX, CONTEXT_KEY)
 }
 
 /// One row of the readable table, computed as the XSOAR integration's
@@ -399,12 +390,7 @@ fn readable_row(fields: &IncidentFields) -> Value {
                 .filter_map(|device| device.device_dns_name.get()),
         ),
     ];
-    let row = COLUMNS
-        .iter()
-        .zip(values)
-        .map(|(column, value)| ((*column).to_owned(), value))
-        .collect();
-    Value::Object(row)
+    table_row(&COLUMNS, values)
 }
 
 #[cfg(test)]

@@ -150,6 +150,35 @@ mod hunting;
 mod incidents;
 mod mirroring;
 
+/// A readable table: `title`, then `rows` (one row object, or an array of them) under
+/// `columns`, as XSOAR's `tableToMarkdown` draws them.
+fn table(title: &str, columns: &[&str], rows: &Value) -> String {
+    let options = crate::markdown::TableOptions {
+        headers: columns,
+        ..crate::markdown::TableOptions::default()
+    };
+    crate::markdown::table_to_markdown(title, rows, &options)
+}
+
+/// A table row: `values` under `columns`, in that order.
+fn table_row(columns: &[&str], values: impl IntoIterator<Item = Value>) -> Value {
+    Value::Object(
+        columns
+            .iter()
+            .zip(values)
+            .map(|(column, value)| ((*column).to_owned(), value))
+            .collect(),
+    )
+}
+
+/// An entry showing `table` whose contents and context (under `prefix`, items keyed by
+/// `key`) are `raw`: one copy serves both.
+fn table_entry(table: String, raw: crate::output::Json, prefix: &str, key: &str) -> Outcome {
+    Outcome::single(ResultItem::Entry(
+        crate::output::Entry::note(table, raw.clone()).with_context(prefix, key, raw),
+    ))
+}
+
 /// What a command needs besides its arguments.
 pub struct Invocation<'a> {
     pub command: &'static CommandSpec,
