@@ -423,7 +423,8 @@ pub struct FetchSettings {
     /// How late an incident may become visible after its creation and still be fetched
     /// (`fetch_lookback`, minutes).
     pub lookback: jiff::SignedDuration,
-    /// The platform's incident type for fetched incidents (`incidentType`).
+    /// The platform's incident type for fetched incidents (`incidentType`); when fetching
+    /// alerts, none if it is the declared default, the incident type.
     pub incident_type: Option<String>,
     /// What fetching creates incidents from (`fetch_type`).
     pub kind: FetchKind,
@@ -520,18 +521,25 @@ impl FetchSettings {
             }
             Some(n) => n,
         };
+        let kind = match params.select(FETCH_TYPE)? {
+            "Incidents" => FetchKind::Incidents,
+            "Alerts" => FetchKind::Alerts,
+            other => return Err(FETCH_TYPE.unhandled(other)),
+        };
+        // Empty means no type; a missing one takes the declared default. XSOAR fills that
+        // default (the pack's incident type) into every instance, so fetched alerts would land
+        // on the incident type unless someone changed it: alerts keep their own type then.
+        let mut incident_type = params.text(INCIDENT_TYPE)?;
+        if kind == FetchKind::Alerts && incident_type == params.declared_default(INCIDENT_TYPE)? {
+            incident_type = None;
+        }
         Ok(FetchSettings {
             first_fetch,
             max_fetch,
             fetch_timeout,
             lookback: jiff::SignedDuration::from_mins(lookback_minutes),
-            // Empty means no type; a missing one takes the declared default.
-            incident_type: params.text(INCIDENT_TYPE)?,
-            kind: match params.select(FETCH_TYPE)? {
-                "Incidents" => FetchKind::Incidents,
-                "Alerts" => FetchKind::Alerts,
-                other => return Err(FETCH_TYPE.unhandled(other)),
-            },
+            incident_type,
+            kind,
         })
     }
 }
@@ -611,6 +619,19 @@ mod fetch_settings_tests {
         assert_eq!(emptied.fetch_timeout, None);
         assert_eq!(emptied.lookback, jiff::SignedDuration::from_mins(10));
         assert_eq!(emptied.incident_type, None);
+        assert_eq!(defaults.kind, FetchKind::Incidents);
+        // Alerts: the incident type XSOAR fills in by default gives way to the alert type; a
+        // type someone chose stays.
+        let alerts = |params: Value| settings(params).unwrap().incident_type;
+        assert_eq!(alerts(json!({"fetch_type": "Alerts"})), None);
+        assert_eq!(
+            alerts(json!({"fetch_type": "Alerts", "incidentType": "M365 Defender Incident"})),
+            None
+        );
+        assert_eq!(
+            alerts(json!({"fetch_type": "Alerts", "incidentType": "Phishing"})).as_deref(),
+            Some("Phishing")
+        );
         assert_eq!(
             settings(json!({"fetch_timeout": "0"}))
                 .unwrap()
